@@ -1,0 +1,24 @@
+# PolicyWatch: the two commands of the README, and a few more for developers.
+.PHONY: serve test setup build lint format proto
+
+serve: setup  ## Build and run the service on 127.0.0.1:50051 (SQLite under ./data, rules in ./rules)
+	swift build --product policywatch
+	"$$(swift build --show-bin-path)/policywatch" serve --data-dir ./data --rules ./rules
+
+test:  ## Install what is missing, lint, run the Swift tests and the Python interop suite
+	scripts/test.sh
+
+setup:  ## Install Debian packages and the Python virtualenv for the tests (idempotent)
+	scripts/setup.sh
+
+build:
+	swift build
+
+lint:
+	scripts/format.sh --lint
+
+format:
+	scripts/format.sh
+
+proto:  ## Regenerate Sources/PolicyWatchAPI/Generated from proto/
+	scripts/generate-proto.sh

@@ -1,0 +1,104 @@
+// swift-tools-version: 6.1
+// PolicyWatch: checks policy proposals against the principles of policy frameworks.
+
+import PackageDescription
+
+let strictSwift: [SwiftSetting] = [
+  .swiftLanguageMode(.v6),
+  .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+  name: "PolicyWatch",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "policywatch", targets: ["policywatch"]),
+    .library(name: "CEL", targets: ["CEL"]),
+    .library(name: "PolicyRules", targets: ["PolicyRules"]),
+    .library(name: "PolicyWatchService", targets: ["PolicyWatchService"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/grpc/grpc-swift-2.git", exact: "2.4.3"),
+    .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", exact: "2.9.2"),
+    .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", exact: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
+    .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+  ],
+  targets: [
+    // A standalone Common Expression Language engine: standard library and Foundation only.
+    .target(name: "CEL", swiftSettings: strictSwift),
+    // Generated messages, service stubs and the descriptor set; see scripts/generate-proto.sh.
+    .target(
+      name: "PolicyWatchAPI",
+      dependencies: [
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
+      exclude: ["Generated/proto.sha256"],
+      swiftSettings: [.swiftLanguageMode(.v6)]
+    ),
+    // Rule files, the compiled RuleBook and the engine that explains verdicts.
+    .target(
+      name: "PolicyRules",
+      dependencies: [
+        "CEL", "PolicyWatchAPI",
+        .product(name: "Yams", package: "Yams"),
+      ],
+      swiftSettings: strictSwift
+    ),
+    // Durable storage of proposals and verdicts.
+    .target(
+      name: "PolicyStore",
+      dependencies: ["PolicyWatchAPI"],
+      swiftSettings: strictSwift
+    ),
+    // The gRPC services, interceptors, health, reflection and server assembly.
+    .target(
+      name: "PolicyWatchService",
+      dependencies: [
+        "PolicyWatchAPI", "PolicyRules", "PolicyStore",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: strictSwift
+    ),
+    .executableTarget(
+      name: "policywatch",
+      dependencies: [
+        "PolicyWatchService", "PolicyRules", "PolicyWatchAPI",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ],
+      swiftSettings: strictSwift
+    ),
+    .testTarget(name: "CELTests", dependencies: ["CEL"], swiftSettings: strictSwift),
+    .testTarget(
+      name: "PolicyWatchAPITests",
+      dependencies: ["PolicyWatchAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+      swiftSettings: strictSwift
+    ),
+    .testTarget(name: "PolicyRulesTests", dependencies: ["PolicyRules"], swiftSettings: strictSwift),
+    .testTarget(name: "PolicyStoreTests", dependencies: ["PolicyStore"], swiftSettings: strictSwift),
+    .testTarget(
+      name: "PolicyWatchServiceTests",
+      dependencies: [
+        "PolicyWatchService", "PolicyWatchAPI",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+      ],
+      swiftSettings: strictSwift
+    ),
+    .testTarget(name: "policywatchTests", dependencies: ["policywatch"], swiftSettings: strictSwift),
+  ]
+)

@@ -1,0 +1,4 @@
+import PolicyWatchAPI
+
+/// Durable storage of proposals and verdicts.
+public enum PolicyStoreModule {}

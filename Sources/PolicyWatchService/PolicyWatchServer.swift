@@ -1,0 +1,139 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import PolicyWatchAPI
+import ServiceLifecycle
+
+/// What `policywatch serve` is configured with.
+public struct ServerConfiguration: Sendable {
+  /// Where to listen. Default `127.0.0.1:50051`.
+  public var listen: ListenAddress
+  /// The directory of the database and other state; created when missing.
+  public var dataDirectory: String
+  /// The directory of rule files.
+  public var rulesDirectory: String
+
+  /// Creates a configuration; the defaults are those of `policywatch serve`.
+  public init(
+    listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 50051),
+    dataDirectory: String = "./data",
+    rulesDirectory: String = "./rules"
+  ) {
+    self.listen = listen
+    self.dataDirectory = dataDirectory
+    self.rulesDirectory = rulesDirectory
+  }
+}
+
+/// An error that stops the server from starting, with what to do about it.
+public struct ServerStartupError: Error, CustomStringConvertible {
+  /// What went wrong and what to do.
+  public var description: String
+}
+
+/// The PolicyWatch gRPC server: the `policywatch.v1` services, health and reflection, behind
+/// the logging interceptor, on the HTTP/2 transport. It runs as a swift-service-lifecycle
+/// `Service`: on graceful shutdown (SIGINT/SIGTERM in `policywatch serve`) it reports
+/// `NOT_SERVING`, stops accepting calls and returns once the calls in flight have finished.
+///
+/// ```swift
+/// let server = PolicyWatchServer(configuration: ServerConfiguration(), logger: logger)
+/// let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm], logger: logger)
+/// try await group.run()
+/// ```
+public final class PolicyWatchServer: Service {
+  /// The fully qualified names of the PolicyWatch services.
+  public static let policyServices: [String] = [
+    Policywatch_V1_Evaluator.descriptor.fullyQualifiedService,
+    Policywatch_V1_Verdicts.descriptor.fullyQualifiedService,
+    Policywatch_V1_Proposals.descriptor.fullyQualifiedService,
+    Policywatch_V1_Frameworks.descriptor.fullyQualifiedService,
+  ]
+
+  let configuration: ServerConfiguration
+  let logger: Logger
+  /// The serving status reported by `grpc.health.v1.Health`.
+  public let health: HealthStatusRegistry
+  private let boundAddress: AsyncStream<ListenAddress>
+  private let boundAddressContinuation: AsyncStream<ListenAddress>.Continuation
+
+  /// Creates a server; nothing listens until ``run()``.
+  public init(configuration: ServerConfiguration, logger: Logger) {
+    self.configuration = configuration
+    self.logger = logger
+    self.health = HealthStatusRegistry(services: Self.policyServices)
+    (self.boundAddress, self.boundAddressContinuation) = AsyncStream.makeStream(
+      bufferingPolicy: .bufferingNewest(1)
+    )
+  }
+
+  /// The address the server listens on once bound (with the real port when 0 was asked for),
+  /// or `nil` when it stopped before binding.
+  public func listeningAddress() async -> ListenAddress? {
+    for await address in self.boundAddress { return address }
+    return nil
+  }
+
+  /// Runs the server until graceful shutdown or cancellation.
+  public func run() async throws {
+    defer { self.boundAddressContinuation.finish() }
+    try FileManager.default.createDirectory(
+      atPath: self.configuration.dataDirectory,
+      withIntermediateDirectories: true
+    )
+
+    let services: [any RegistrableRPCService] = [
+      EvaluatorService(),
+      VerdictsService(),
+      ProposalsService(),
+      FrameworksService(),
+      HealthService(registry: self.health),
+      try ReflectionService(
+        serviceNames: Self.policyServices + [
+          Grpc_Health_V1_Health.descriptor.fullyQualifiedService,
+          Grpc_Reflection_V1_ServerReflection.descriptor.fullyQualifiedService,
+        ]
+      ),
+    ]
+    var address = self.configuration.listen
+    if address.host == "localhost" { address.host = "127.0.0.1" }
+    let transport = HTTP2ServerTransport.Posix(
+      address: address.isIPv6
+        ? .ipv6(host: address.host, port: address.port)
+        : .ipv4(host: address.host, port: address.port),
+      transportSecurity: .plaintext
+    )
+    let server = GRPCServer(
+      transport: transport,
+      services: services,
+      interceptors: [LoggingInterceptor(logger: self.logger)]
+    )
+
+    try await withGracefulShutdownHandler {
+      try await withThrowingDiscardingTaskGroup { group in
+        group.addTask { try await server.serve() }
+        let bound = try await transport.listeningAddress
+        let actual = ListenAddress(
+          host: bound.ipv4?.host ?? bound.ipv6?.host ?? address.host,
+          port: bound.ipv4?.port ?? bound.ipv6?.port ?? address.port
+        )
+        self.logger.info(
+          "listening",
+          metadata: [
+            "address": "\(actual)",
+            "data_dir": "\(self.configuration.dataDirectory)",
+            "rules": "\(self.configuration.rulesDirectory)",
+          ]
+        )
+        self.boundAddressContinuation.yield(actual)
+      }
+    } onGracefulShutdown: {
+      self.logger.info("draining: no new calls; waiting for calls in flight")
+      self.health.setAll(.notServing)
+      self.health.finishWatchers()
+      server.beginGracefulShutdown()
+    }
+    self.logger.info("stopped")
+  }
+}

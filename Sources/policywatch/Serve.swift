@@ -1,0 +1,75 @@
+import ArgumentParser
+import Logging
+import PolicyWatchService
+import ServiceLifecycle
+
+/// `policywatch serve`: runs the gRPC server until SIGINT or SIGTERM.
+struct Serve: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run the PolicyWatch gRPC server.",
+    discussion: """
+      Serves the policywatch.v1 services (Evaluator, Verdicts, Proposals, Frameworks), the \
+      standard grpc.health.v1 health service and grpc.reflection.v1 server reflection, over \
+      HTTP/2.
+
+      On SIGINT or SIGTERM the server reports NOT_SERVING, stops accepting new calls, lets the \
+      calls in flight finish and exits 0. One log line per RPC (method, status, duration) goes \
+      to standard error.
+
+      Examples:
+        policywatch serve
+        policywatch serve --listen 127.0.0.1:6000 --data-dir /var/lib/policywatch --rules /etc/policywatch/rules
+      """
+  )
+
+  @Option(
+    help: ArgumentHelp(
+      "Address to listen on, as host:port ([::1]:port for IPv6; port 0 picks a free one).",
+      valueName: "host:port"
+    )
+  )
+  var listen: String = "127.0.0.1:50051"
+
+  @Option(help: ArgumentHelp("Directory of the database and other state; created if missing.", valueName: "dir"))
+  var dataDir: String = "./data"
+
+  @Option(help: ArgumentHelp("Directory of the rule files (*.yaml).", valueName: "dir"))
+  var rules: String = "./rules"
+
+  @OptionGroup var logging: LoggingOptions
+
+  func validate() throws {
+    guard ListenAddress(self.listen) != nil else {
+      throw ValidationError(
+        "--listen '\(self.listen)' is not host:port (e.g. 127.0.0.1:50051 or [::1]:50051)"
+      )
+    }
+  }
+
+  func run() async throws {
+    self.logging.bootstrap()
+    let logger = Logger(label: "policywatch")
+    guard let address = ListenAddress(self.listen) else { throw ExitCode.validationFailure }
+    let server = PolicyWatchServer(
+      configuration: ServerConfiguration(
+        listen: address,
+        dataDirectory: self.dataDir,
+        rulesDirectory: self.rules
+      ),
+      logger: logger
+    )
+    let group = ServiceGroup(
+      configuration: ServiceGroupConfiguration(
+        services: [.init(service: server)],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger
+      )
+    )
+    do {
+      try await group.run()
+    } catch {
+      logger.error("server stopped with an error", metadata: ["error": "\(error)"])
+      throw ExitCode.failure
+    }
+  }
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite: format lint, the Swift tests (Swift Testing), and the interop suite in
+# which an independent Python grpcio client calls a real server. Used by `make test` and CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+
+echo "== swift format lint" >&2
+scripts/format.sh --lint
+
+echo "== swift build" >&2
+swift build --build-tests
+
+echo "== swift test" >&2
+swift test --skip-build
+
+echo "== interop (Python grpcio)" >&2
+POLICYWATCH_BIN="$(swift build --show-bin-path)/policywatch" \
+  .venv/bin/python -m pytest -q Tests/interop
