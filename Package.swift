@@ -88,17 +88,17 @@ let package = Package(
       dependencies: ["PolicyWatchAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
       swiftSettings: strictSwift
     ),
-    .testTarget(name: "PolicyRulesTests", dependencies: ["PolicyRules"], swiftSettings: strictSwift),
-    .testTarget(name: "PolicyStoreTests", dependencies: ["PolicyStore"], swiftSettings: strictSwift),
     .testTarget(
       name: "PolicyWatchServiceTests",
       dependencies: [
         "PolicyWatchService", "PolicyWatchAPI",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ],
       swiftSettings: strictSwift
     ),
-    .testTarget(name: "policywatchTests", dependencies: ["policywatch"], swiftSettings: strictSwift),
+    .testTarget(
+      name: "policywatchTests", dependencies: ["policywatch"], swiftSettings: strictSwift),
   ]
 )

@@ -20,6 +20,7 @@ public struct LogfmtLogHandler: LogHandler {
   }
 
   private static let lock = Mutex(())
+  private static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
   public var metadata: Logger.Metadata = [:]
   public var logLevel: Logger.Level
@@ -40,7 +41,7 @@ public struct LogfmtLogHandler: LogHandler {
 
   public func log(event: LogEvent) {
     var fields: [(String, String)] = [
-      ("ts", Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))),
+      ("ts", Date().formatted(Self.timestampStyle)),
       ("level", event.level.rawValue),
       ("logger", self.label),
       ("msg", event.message.description),
@@ -54,14 +55,18 @@ public struct LogfmtLogHandler: LogHandler {
     case .logfmt:
       line = fields.map { "\($0.0)=\(Self.logfmtValue($0.1))" }.joined(separator: " ")
     case .json:
-      line = "{" + fields.map { "\(Self.jsonString($0.0)):\(Self.jsonString($0.1))" }.joined(separator: ",") + "}"
+      line =
+        "{"
+        + fields.map { "\(Self.jsonString($0.0)):\(Self.jsonString($0.1))" }.joined(separator: ",")
+        + "}"
     }
     let data = Data((line + "\n").utf8)
     Self.lock.withLock { _ in FileHandle.standardError.write(data) }
   }
 
   static func logfmtValue(_ value: String) -> String {
-    let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0.isNewline }
+    let needsQuotes =
+      value.isEmpty || value.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0.isNewline }
     guard needsQuotes else { return value }
     return jsonString(value)
   }

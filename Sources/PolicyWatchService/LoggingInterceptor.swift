@@ -14,7 +14,8 @@ public struct LoggingInterceptor: ServerInterceptor {
   public func intercept<Input: Sendable, Output: Sendable>(
     request: StreamingServerRequest<Input>,
     context: ServerContext,
-    next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws ->
+    next:
+      @Sendable (StreamingServerRequest<Input>, ServerContext) async throws ->
       StreamingServerResponse<Output>
   ) async throws -> StreamingServerResponse<Output> {
     let start = ContinuousClock.now
@@ -46,9 +47,12 @@ public struct LoggingInterceptor: ServerInterceptor {
     }
   }
 
-  private func log(method: String, peer: String, start: ContinuousClock.Instant, error: (any Error)?) {
+  private func log(
+    method: String, peer: String, start: ContinuousClock.Instant, error: (any Error)?
+  ) {
     let elapsed = ContinuousClock.now - start
-    let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+    let micros =
+      elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
     let code: String
     var metadata: Logger.Metadata = [
       "method": "\(method)",
@@ -64,12 +68,22 @@ public struct LoggingInterceptor: ServerInterceptor {
         } else {
           nil
         }
-      code = rpcError.map { "\($0.code)" } ?? "unknown"
+      code = rpcError.map { Self.canonicalName($0.code) } ?? "UNKNOWN"
       metadata["error"] = "\(rpcError?.message ?? String(describing: error))"
     } else {
-      code = "ok"
+      code = "OK"
     }
     metadata["status"] = "\(code)"
     self.logger.info("rpc", metadata: metadata)
+  }
+
+  /// The code's canonical gRPC name, e.g. `NOT_FOUND`.
+  static func canonicalName(_ code: RPCError.Code) -> String {
+    var name = ""
+    for character in "\(code)" {
+      if character.isUppercase { name += "_" }
+      name += character.uppercased()
+    }
+    return name
   }
 }

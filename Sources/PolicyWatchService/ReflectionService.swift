@@ -94,7 +94,9 @@ struct ReflectionService: RegistrableRPCService {
   }
 
   func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
-    for service in ["grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"] {
+    for service in [
+      "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection",
+    ] {
       router.registerHandler(
         forMethod: MethodDescriptor(fullyQualifiedService: service, method: "ServerReflectionInfo"),
         deserializer: ProtobufDeserializer<Request>(),

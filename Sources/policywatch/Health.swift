@@ -54,7 +54,9 @@ struct Health: AsyncParsableCommand {
         try await Grpc_Health_V1_Health.Client(wrapping: client).check(request, options: options)
           .status
       }
-    } catch let error as RPCError where error.code != .unavailable && error.code != .deadlineExceeded {
+    } catch let error as RPCError
+      where error.code != .unavailable && error.code != .deadlineExceeded
+    {
       print("\(address): \(error.code): \(error.message)")
       throw ExitCode(1)
     } catch {

@@ -45,4 +45,4 @@ struct LoggingOptions: ParsableArguments {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
-extension LogfmtLogHandler.Format: @retroactive ExpressibleByArgument {}
+extension LogfmtLogHandler.Format: ExpressibleByArgument {}

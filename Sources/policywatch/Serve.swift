@@ -30,7 +30,9 @@ struct Serve: AsyncParsableCommand {
   )
   var listen: String = "127.0.0.1:50051"
 
-  @Option(help: ArgumentHelp("Directory of the database and other state; created if missing.", valueName: "dir"))
+  @Option(
+    help: ArgumentHelp(
+      "Directory of the database and other state; created if missing.", valueName: "dir"))
   var dataDir: String = "./data"
 
   @Option(help: ArgumentHelp("Directory of the rule files (*.yaml).", valueName: "dir"))

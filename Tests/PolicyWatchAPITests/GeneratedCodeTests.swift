@@ -11,7 +11,8 @@ let packageRoot = URL(fileURLWithPath: #filePath)
   /// `proto/` must not change without `scripts/generate-proto.sh` being run again.
   @Test func generatedCodeMatchesProtoDirectory() throws {
     let recorded = try String(
-      contentsOf: packageRoot.appendingPathComponent("Sources/PolicyWatchAPI/Generated/proto.sha256"),
+      contentsOf: packageRoot.appendingPathComponent(
+        "Sources/PolicyWatchAPI/Generated/proto.sha256"),
       encoding: .utf8
     ).trimmingCharacters(in: .whitespacesAndNewlines)
 

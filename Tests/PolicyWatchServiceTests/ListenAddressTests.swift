@@ -17,7 +17,9 @@ import Testing
     #expect(address.description == text)
   }
 
-  @Test(arguments: ["", "50051", "host", ":50051", "127.0.0.1:", "127.0.0.1:70000", "::1:80", "[::1]80"])
+  @Test(arguments: [
+    "", "50051", "host", ":50051", "127.0.0.1:", "127.0.0.1:70000", "::1:80", "[::1]80",
+  ])
   func rejectsMalformedAddresses(text: String) {
     #expect(ListenAddress(text) == nil)
   }

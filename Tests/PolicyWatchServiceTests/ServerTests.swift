@@ -5,12 +5,14 @@ import Logging
 import PolicyWatchAPI
 import PolicyWatchService
 import ServiceLifecycle
+import SwiftProtobuf
 import Testing
 
 /// Starts a real server on a free loopback port, runs `body` with a client connected to it, and
 /// shuts the server down gracefully.
 func withRunningServer<Result: Sendable>(
-  _ body: (PolicyWatchServer, GRPCClient<HTTP2ClientTransport.Posix>, ServiceGroup) async throws -> Result
+  _ body: (PolicyWatchServer, GRPCClient<HTTP2ClientTransport.Posix>, ServiceGroup) async throws ->
+    Result
 ) async throws -> Result {
   let dataDirectory = FileManager.default.temporaryDirectory
     .appendingPathComponent("policywatch-test-\(UInt64.random(in: 0...UInt64.max))").path
@@ -40,7 +42,6 @@ func withRunningServer<Result: Sendable>(
     return result
   }
 }
-
 
 @Suite struct ServerTests {
   @Test func healthReportsServingForTheServerAndEachService() async throws {

@@ -91,7 +91,7 @@ def test_one_log_line_per_rpc(stubs, server):
             break
         time.sleep(0.05)
     assert len(lines) == 1, server.lines
-    assert "status=ok" in lines[0]
+    assert "status=OK" in lines[0]
     assert "duration_ms=" in lines[0]
 
 
