@@ -1,5 +1,5 @@
 # PolicyWatch: the two commands of the README, and a few more for developers.
-.PHONY: serve test setup build lint format proto
+.PHONY: serve test setup build lint format proto bench-cel
 
 serve: setup  ## Build and run the service on 127.0.0.1:50051 (SQLite under ./data, rules in ./rules)
 	swift build --product policywatch
@@ -22,3 +22,7 @@ format:
 
 proto:  ## Regenerate Sources/PolicyWatchAPI/Generated from proto/
 	scripts/generate-proto.sh
+
+bench-cel:  ## CEL evaluation speed against cel-cpp and a Rust CEL (release build; docs/BENCHMARKS.md)
+	scripts/bench-venv.sh
+	.venv-bench/bin/python bench/cel_bench.py

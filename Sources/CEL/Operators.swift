@@ -12,7 +12,7 @@ enum Operators {
     case (.null, .null): return true
     case (.bool(let x), .bool(let y)): return x == y
     // Code points, not canonical equivalence: 'é' (one scalar) differs from 'e' + U+0301.
-    case (.string(let x), .string(let y)): return x.utf8.elementsEqual(y.utf8)
+    case (.string(let x), .string(let y)): return TextSearch.sameScalars(x, y)
     case (.bytes(let x), .bytes(let y)): return x == y
     case (.int(let x), .int(let y)): return x == y
     case (.int, .uint), (.int, .double), (.uint, .int), (.uint, .uint), (.uint, .double),
@@ -99,7 +99,7 @@ enum Operators {
     case (.string(let x), .string(let y)):
       // Code point order, as the specification requires (Swift's String < is by grapheme).
       // UTF-8 byte order is code point order.
-      if x.utf8.elementsEqual(y.utf8) { return .equal }
+      if TextSearch.sameScalars(x, y) { return .equal }
       return x.utf8.lexicographicallyPrecedes(y.utf8) ? .less : .greater
     case (.bytes(let x), .bytes(let y)):
       return x.lexicographicallyPrecedes(y) ? .less : x == y ? .equal : .greater

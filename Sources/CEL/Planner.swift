@@ -27,7 +27,7 @@ struct CELPlanner {
     self.environment = environment
     self.parsed = parsed
     self.checked = checked
-    self.slotCount = environment.variableNames.count
+    self.slotCount = 0
   }
 
   /// Whether a qualified name may name a global: not when its first part is a local variable
@@ -148,7 +148,7 @@ struct CELPlanner {
     switch resolution {
     case .variable(let qualified)?:
       guard let slot = self.environment.variables[qualified]?.slot else { break }
-      return { $0.slots[slot] }
+      return { $0.variables[slot] }
     case .type(let type)?:
       let value = CELValue.type(type)
       return { _ in value }
@@ -302,6 +302,9 @@ struct CELPlanner {
       }
     }
 
+    if receiver == nil, args.count == 2, let specialised = try self.planComparisonWithLiteral(name, args) {
+      return specialised
+    }
     if name == "matches", let regexPlan = try self.planLiteralRegex(receiver: receiver, args: args)
     {
       return regexPlan
@@ -378,6 +381,65 @@ struct CELPlanner {
     default:
       let message = "no such overload: \(name) with \(evals.count) argument(s)"
       return { _ in .error(CELError(message)) }
+    }
+  }
+
+  /// `x == 'literal'`, `x != 3`, `x > 1000`: a comparison with a constant, done without the
+  /// generic dispatch when the value has the constant's type.
+  private mutating func planComparisonWithLiteral(_ name: String, _ args: [CELExpr]) throws -> Eval? {
+    guard ["_==_", "_!=_", "_<_", "_<=_", "_>_", "_>=_"].contains(name) else { return nil }
+    let constant: CELConstant
+    let other: CELExpr
+    let flipped: Bool
+    if case .literal(let c) = args[1].kind {
+      (constant, other, flipped) = (c, args[0], false)
+    } else if case .literal(let c) = args[0].kind {
+      (constant, other, flipped) = (c, args[1], true)
+    } else {
+      return nil
+    }
+    guard let generic = self.environment.implementation(name, member: false, arity: 2),
+      case .binary(let fallback) = generic
+    else { return nil }
+    let operand = try self.plan(other)
+    let literal = Self.value(of: constant)
+    let test: @Sendable (Operators.Ordering) -> Bool
+    switch (name, flipped) {
+    case ("_==_", _): test = { $0 == .equal }
+    case ("_!=_", _): test = { $0 != .equal }
+    case ("_<_", false), ("_>_", true): test = { $0 == .less }
+    case ("_<=_", false), ("_>=_", true): test = { $0 == .less || $0 == .equal }
+    case ("_>_", false), ("_<_", true): test = { $0 == .greater }
+    default: test = { $0 == .greater || $0 == .equal }
+    }
+    let isEquality = name == "_==_" || name == "_!=_"
+    switch constant {
+    case .string(let text):
+      return { frame in
+        frame.cost &+= 1
+        let value = operand(frame)
+        if case .string(let s) = value {
+          if isEquality { return .bool(TextSearch.sameScalars(s, text) == (name == "_==_")) }
+          return .bool(test(Operators.compare(value, literal) ?? .unordered))
+        }
+        if value.isError { return value }
+        return flipped ? fallback(literal, value) : fallback(value, literal)
+      }
+    case .int(let number):
+      return { frame in
+        frame.cost &+= 1
+        let value = operand(frame)
+        if case .int(let i) = value { return .bool(test(i < number ? .less : i > number ? .greater : .equal)) }
+        if value.isError { return value }
+        return flipped ? fallback(literal, value) : fallback(value, literal)
+      }
+    default:
+      return { frame in
+        frame.cost &+= 1
+        let value = operand(frame)
+        if value.isError { return value }
+        return flipped ? fallback(literal, value) : fallback(value, literal)
+      }
     }
   }
 

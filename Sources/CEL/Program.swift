@@ -1,11 +1,14 @@
-/// The mutable state of one evaluation: variable slots and the cost spent so far.
+/// The state of one evaluation: the activation's variables (shared, never copied), the
+/// comprehension variables, and the cost spent so far.
 final class Frame {
+  let variables: [CELValue]
   var slots: [CELValue]
   var cost: Int = 0
   let budget: Int
 
-  init(slots: [CELValue], budget: Int) {
-    self.slots = slots
+  init(variables: [CELValue], localCount: Int, budget: Int) {
+    self.variables = variables
+    self.slots = localCount == 0 ? [] : Array(repeating: .null, count: localCount)
     self.budget = budget
   }
 
@@ -44,6 +47,7 @@ public struct CELActivation: Sendable {
 /// A compiled CEL expression, ready to evaluate any number of times, from any thread.
 public struct CELProgram: Sendable {
   let root: Eval
+  /// How many comprehension variables the program uses.
   let slotCount: Int
   let environment: CELEnvironment
   /// The static type of the result.
@@ -66,11 +70,7 @@ public struct CELProgram: Sendable {
   /// Evaluates with a prepared activation and a cost budget; returns the value and the cost
   /// spent. When the budget is spent the value is an error saying so.
   public func evaluate(_ activation: CELActivation, budget: Int) -> (value: CELValue, cost: Int) {
-    var slots = activation.values
-    if slots.count < self.slotCount {
-      slots.append(contentsOf: repeatElement(CELValue.null, count: self.slotCount - slots.count))
-    }
-    let frame = Frame(slots: slots, budget: budget)
+    let frame = Frame(variables: activation.values, localCount: self.slotCount, budget: budget)
     let value = self.root(frame)
     if frame.isOverBudget { return (.error(CELError.budgetExceeded(budget)), frame.cost) }
     return (value, frame.cost)

@@ -31,4 +31,19 @@ enum TextSearch {
       }
     }
   }
+
+  /// Whether two strings have the same code points (not canonical equivalence, which
+  /// Swift's `==` tests).
+  @inline(__always)
+  static func sameScalars(_ a: String, _ b: String) -> Bool {
+    let result = a.utf8.withContiguousStorageIfAvailable { x in
+      b.utf8.withContiguousStorageIfAvailable { y -> Bool in
+        guard x.count == y.count else { return false }
+        guard let xb = x.baseAddress, let yb = y.baseAddress else { return true }
+        return memcmp(xb, yb, x.count) == 0
+      }
+    }
+    if let known = result ?? nil { return known }
+    return a.utf8.elementsEqual(b.utf8)
+  }
 }

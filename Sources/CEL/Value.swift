@@ -125,14 +125,25 @@ public struct CELMap: Sendable {
     return true
   }
 
+  /// Maps up to this size are searched linearly: faster than hashing for the small records
+  /// rules mostly read.
+  static let linearSearchLimit = 12
+
   /// The value for `key`, or nil when absent.
   public func value(for key: CELValue) -> CELValue? {
+    if case .string(let string) = key { return self[string] }
     guard let mapKey = CELMapKey(lookup: key), let position = self.index[mapKey] else { return nil }
     return self.entries[position].value
   }
 
   /// The value for a string key.
   public subscript(key: String) -> CELValue? {
+    if self.entries.count <= Self.linearSearchLimit {
+      for entry in self.entries {
+        if case .string(let candidate) = entry.key, TextSearch.sameScalars(candidate, key) { return entry.value }
+      }
+      return nil
+    }
     guard let position = self.index[.string(key)] else { return nil }
     return self.entries[position].value
   }
@@ -279,8 +290,9 @@ public final class CELObjectType: Sendable {
 }
 
 /// A value of a host object type. Fields are read by their position in the type's
-/// declaration, resolved once at plan time.
-public protocol CELObject: Sendable {
+/// declaration, resolved once at plan time. Objects are classes, so that a `CELValue` holding
+/// one stays two words wide and copying it is a retain, not a copy of the object.
+public protocol CELObject: AnyObject, Sendable {
   /// The object's type.
   var objectType: CELObjectType { get }
   /// The value of the field at `index` (its default when not set).
