@@ -83,7 +83,8 @@ let package = Package(
       swiftSettings: strictSwift
     ),
     // Benchmarks (release builds; see docs/BENCHMARKS.md).
-    .executableTarget(name: "cel-bench", dependencies: ["CEL"], path: "bench/cel-bench", swiftSettings: strictSwift),
+    .executableTarget(
+      name: "cel-bench", dependencies: ["CEL"], path: "bench/cel-bench", swiftSettings: strictSwift),
     .testTarget(name: "CELTests", dependencies: ["CEL"], swiftSettings: strictSwift),
     .testTarget(
       name: "PolicyWatchAPITests",

@@ -302,7 +302,9 @@ struct CELPlanner {
       }
     }
 
-    if receiver == nil, args.count == 2, let specialised = try self.planComparisonWithLiteral(name, args) {
+    if receiver == nil, args.count == 2,
+      let specialised = try self.planComparisonWithLiteral(name, args)
+    {
       return specialised
     }
     if name == "matches", let regexPlan = try self.planLiteralRegex(receiver: receiver, args: args)
@@ -386,7 +388,8 @@ struct CELPlanner {
 
   /// `x == 'literal'`, `x != 3`, `x > 1000`: a comparison with a constant, done without the
   /// generic dispatch when the value has the constant's type.
-  private mutating func planComparisonWithLiteral(_ name: String, _ args: [CELExpr]) throws -> Eval? {
+  private mutating func planComparisonWithLiteral(_ name: String, _ args: [CELExpr]) throws -> Eval?
+  {
     guard ["_==_", "_!=_", "_<_", "_<=_", "_>_", "_>=_"].contains(name) else { return nil }
     let constant: CELConstant
     let other: CELExpr
@@ -429,7 +432,9 @@ struct CELPlanner {
       return { frame in
         frame.cost &+= 1
         let value = operand(frame)
-        if case .int(let i) = value { return .bool(test(i < number ? .less : i > number ? .greater : .equal)) }
+        if case .int(let i) = value {
+          return .bool(test(i < number ? .less : i > number ? .greater : .equal))
+        }
         if value.isError { return value }
         return flipped ? fallback(literal, value) : fallback(value, literal)
       }

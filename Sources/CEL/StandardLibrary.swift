@@ -10,9 +10,9 @@ enum StandardLibrary {
     installMath(into: &env)
   }
 
-  private static let A = CELType.parameter("A")
-  private static let K = CELType.parameter("K")
-  private static let V = CELType.parameter("V")
+  private static let typeA = CELType.parameter("A")
+  private static let typeK = CELType.parameter("K")
+  private static let typeV = CELType.parameter("V")
   private static let numbers: [CELType] = [.int, .uint, .double]
 
   private static func overloads(
@@ -34,7 +34,7 @@ enum StandardLibrary {
         [
           ([.int, .int], .int), ([.uint, .uint], .uint), ([.double, .double], .double),
           ([.string, .string], .string), ([.bytes, .bytes], .bytes),
-          ([.list(A), .list(A)], .list(A)),
+          ([.list(typeA), .list(typeA)], .list(typeA)),
           ([.timestamp, .duration], .timestamp), ([.duration, .timestamp], .timestamp),
           ([.duration, .duration], .duration),
         ]),
@@ -110,19 +110,24 @@ enum StandardLibrary {
       overloads: overloads(
         "index",
         [
-          ([.list(A), .int], A), ([.list(A), .uint], A), ([.list(A), .double], A),
-          ([.map(K, V), K], V), ([.map(K, V), .dyn], V),
+          ([.list(typeA), .int], typeA), ([.list(typeA), .uint], typeA),
+          ([.list(typeA), .double], typeA),
+          ([.map(typeK, typeV), typeK], typeV), ([.map(typeK, typeV), .dyn], typeV),
         ]),
       implementations: [(false, 2, .binary(Operators.index))]
     )
     env.declareFunction(
       "@in",
       overloads: overloads(
-        "in", [([A, .list(A)], .bool), ([K, .map(K, V)], .bool), ([.dyn, .map(K, V)], .bool)]),
+        "in",
+        [
+          ([typeA, .list(typeA)], .bool), ([typeK, .map(typeK, typeV)], .bool),
+          ([.dyn, .map(typeK, typeV)], .bool),
+        ]),
       implementations: [(false, 2, .binary { Operators.contains($1, $0) })]
     )
     let sizeSignatures: [([CELType], CELType)] = [
-      ([.string], .int), ([.bytes], .int), ([.list(A)], .int), ([.map(K, V)], .int),
+      ([.string], .int), ([.bytes], .int), ([.list(typeA)], .int), ([.map(typeK, typeV)], .int),
     ]
     env.declareFunction(
       "size",
@@ -342,12 +347,12 @@ enum StandardLibrary {
     )
     env.declareFunction(
       "type",
-      overloads: overloads("type", [([A], .type(A))]),
+      overloads: overloads("type", [([typeA], .type(typeA))]),
       implementations: [(false, 1, .unary { .type($0.typeValue) })]
     )
     env.declareFunction(
       "dyn",
-      overloads: overloads("dyn", [([A], .dyn)]),
+      overloads: overloads("dyn", [([typeA], .dyn)]),
       implementations: [(false, 1, .unary { $0 })]
     )
   }

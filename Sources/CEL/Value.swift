@@ -140,7 +140,9 @@ public struct CELMap: Sendable {
   public subscript(key: String) -> CELValue? {
     if self.entries.count <= Self.linearSearchLimit {
       for entry in self.entries {
-        if case .string(let candidate) = entry.key, TextSearch.sameScalars(candidate, key) { return entry.value }
+        if case .string(let candidate) = entry.key, TextSearch.sameScalars(candidate, key) {
+          return entry.value
+        }
       }
       return nil
     }

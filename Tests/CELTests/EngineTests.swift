@@ -56,10 +56,15 @@ func evaluate(_ expression: String, _ bindings: [String: CELValue] = [:]) throws
 
   @Test func readsHostObjectsThroughTheirDeclaredFields() throws {
     let bindings = ["participants": self.participants]
-    #expect(try evaluate("participants.exists(p, p.kind == 'state' && 'africa' in p.tags)", bindings) == .bool(true))
-    #expect(try evaluate("participants.filter(p, has(p.budget)).map(p, p.name)", bindings) == .list([.string("Kenya")]))
+    #expect(
+      try evaluate("participants.exists(p, p.kind == 'state' && 'africa' in p.tags)", bindings)
+        == .bool(true))
+    #expect(
+      try evaluate("participants.filter(p, has(p.budget)).map(p, p.name)", bindings)
+        == .list([.string("Kenya")]))
     #expect(try evaluate("participants[1].budget", bindings) == .int(0))
-    #expect(try evaluate("size(participants.filter(p, p.name.startsWith('U')))", bindings) == .int(1))
+    #expect(
+      try evaluate("size(participants.filter(p, p.name.startsWith('U')))", bindings) == .int(1))
   }
 
   @Test func checkerNamesUnknownFieldsWithASuggestion() throws {
@@ -174,7 +179,9 @@ func evaluate(_ expression: String, _ bindings: [String: CELValue] = [:]) throws
   }
 
   @Test func literalPatternsAreCheckedAtCompileTime() throws {
-    let error = try #require(throws: CELCompileError.self) { try environment().compile("title.matches('(unclosed')") }
+    let error = try #require(throws: CELCompileError.self) {
+      try environment().compile("title.matches('(unclosed')")
+    }
     #expect(error.issues.first?.message.contains("invalid regular expression") == true)
     #expect(error.issues.first?.location.column == 15)
   }
@@ -192,7 +199,8 @@ func evaluate(_ expression: String, _ bindings: [String: CELValue] = [:]) throws
   @Test func activationsAreReusable() throws {
     let env = environment()
     let program = try env.compile("n * 2 + size(title)")
-    var activation = CELActivation(environment: env, bindings: ["n": .int(2), "title": .string("héllo")])
+    var activation = CELActivation(
+      environment: env, bindings: ["n": .int(2), "title": .string("héllo")])
     #expect(program.evaluate(activation) == .int(9))
     activation.set("n", to: .int(10), in: env)
     #expect(program.evaluate(activation) == .int(25))

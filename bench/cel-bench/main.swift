@@ -26,7 +26,8 @@ struct Proposal {
 let kinds = ["state", "un_body", "university", "ngo", "company"]
 let proposal = Proposal(
   title: "Shared AI Skills and Compute Partnership",
-  body: String(repeating: "Regional hubs run workshops and a shared GPU pool for universities. ", count: 20)
+  body: String(
+    repeating: "Regional hubs run workshops and a shared GPU pool for universities. ", count: 20)
     + "The programme funds capacity building in participating developing states.",
   amount: 24_000_000,
   count: 6000,
@@ -47,7 +48,10 @@ let proposalValue: CELValue = .map(
     "sponsors": .list(proposal.sponsors.map { .string($0) }),
     "participants": .list(
       proposal.participants.map { p in
-        .map(CELMap(["name": .string(p.name), "kind": .string(p.kind), "global_south": .bool(p.globalSouth)]))
+        .map(
+          CELMap([
+            "name": .string(p.name), "kind": .string(p.kind), "global_south": .bool(p.globalSouth),
+          ]))
       }),
   ]))
 
@@ -63,21 +67,27 @@ let cases: [(name: String, expression: String, native: (Proposal) -> Bool)] = [
     { $0.participants.contains { $0.kind == "ngo" && $0.globalSouth } }
   ),
   (
-    "string_contains", "proposal.body.contains('capacity building') && proposal.title.startsWith('Shared')",
+    "string_contains",
+    "proposal.body.contains('capacity building') && proposal.title.startsWith('Shared')",
     { $0.body.contains("capacity building") && $0.title.hasPrefix("Shared") }
   ),
   ("in_list", "'Kenya' in proposal.sponsors", { $0.sponsors.contains("Kenya") }),
   (
     "matches", "proposal.title.matches('^[A-Z][A-Za-z ]+Partnership$')",
     { p in
-      guard let first = p.title.unicodeScalars.first, ("A"..."Z").contains(first), p.title.hasSuffix("Partnership") else {
+      guard let first = p.title.unicodeScalars.first, ("A"..."Z").contains(first),
+        p.title.hasSuffix("Partnership")
+      else {
         return false
       }
-      return p.title.unicodeScalars.allSatisfy { ("A"..."Z").contains($0) || ("a"..."z").contains($0) || $0 == " " }
+      return p.title.unicodeScalars.allSatisfy {
+        ("A"..."Z").contains($0) || ("a"..."z").contains($0) || $0 == " "
+      }
     }
   ),
   (
-    "arith_ternary", "proposal.amount > 1000000 ? proposal.amount / proposal.count > 100 : proposal.count * 3 + 1 > 50",
+    "arith_ternary",
+    "proposal.amount > 1000000 ? proposal.amount / proposal.count > 100 : proposal.count * 3 + 1 > 50",
     { $0.amount > 1_000_000 ? $0.amount / $0.count > 100 : $0.count * 3 + 1 > 50 }
   ),
 ]
@@ -111,14 +121,18 @@ for (name, expression, native) in cases {
   }
   // Calibrate to about 50 ms a round.
   var iterations = 1000
-  while nanosecondsPerCall(iterations: iterations, { blackHole(program.evaluate(activation)) }) * Double(iterations) < 50e6 {
+  while nanosecondsPerCall(iterations: iterations, { blackHole(program.evaluate(activation)) })
+    * Double(iterations) < 50e6
+  {
     iterations *= 2
   }
   var celTimes: [Double] = []
   var nativeTimes: [Double] = []
   for _ in 0..<rounds {
-    celTimes.append(nanosecondsPerCall(iterations: iterations) { blackHole(program.evaluate(activation)) })
-    nativeTimes.append(nanosecondsPerCall(iterations: iterations * 10) { blackHole(native(proposal)) })
+    celTimes.append(
+      nanosecondsPerCall(iterations: iterations) { blackHole(program.evaluate(activation)) })
+    nativeTimes.append(
+      nanosecondsPerCall(iterations: iterations * 10) { blackHole(native(proposal)) })
   }
   print(
     #"{"name": "\#(name)", "expression": "\#(expression.replacingOccurrences(of: "\"", with: "\\\""))", "swift_cel_ns": \#(median(celTimes)), "swift_native_ns": \#(median(nativeTimes)), "result": \#(value)}"#
