@@ -238,3 +238,8 @@ enum Formatting {
     }
   }
 }
+
+extension CELValue {
+  /// The value as text, as `string()` and `%s` write it: `42`, `2.5`, `[1, 2]`, `{a: 1}`.
+  public var displayText: String { Formatting.display(self) }
+}

@@ -18,7 +18,7 @@ struct PolicyWatch: AsyncParsableCommand {
         policywatch serve
       """,
     version: PolicyWatchVersion.current,
-    subcommands: [Serve.self, Health.self]
+    subcommands: [Serve.self, Health.self, Rules.self, Check.self]
   )
 }
 
