@@ -89,7 +89,14 @@ let package = Package(
     // Benchmarks (release builds; see docs/BENCHMARKS.md).
     .executableTarget(
       name: "cel-bench", dependencies: ["CEL"], path: "bench/cel-bench", swiftSettings: strictSwift),
+    .executableTarget(
+      name: "rules-bench", dependencies: ["PolicyRules", "PolicyWatchAPI"],
+      path: "bench/rules-bench",
+      swiftSettings: strictSwift),
     .testTarget(name: "CELTests", dependencies: ["CEL"], swiftSettings: strictSwift),
+    .testTarget(
+      name: "PolicyRulesTests", dependencies: ["PolicyRules", "PolicyWatchAPI"],
+      swiftSettings: strictSwift),
     .testTarget(
       name: "PolicyWatchAPITests",
       dependencies: ["PolicyWatchAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf")],

@@ -354,7 +354,7 @@ public struct CELChecker {
   }
 
   /// The candidate nearest to `word` in edit distance, when it is near enough to be a typo.
-  static func closest(to word: String, among candidates: [String]) -> String? {
+  public static func closest(to word: String, among candidates: [String]) -> String? {
     let limit = max(1, min(3, word.count / 3))
     var best: (String, Int)? = nil
     for candidate in candidates where !candidate.hasPrefix("@") {

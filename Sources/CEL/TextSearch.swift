@@ -36,6 +36,7 @@ enum TextSearch {
   /// Swift's `==` tests).
   @inline(__always)
   static func sameScalars(_ a: String, _ b: String) -> Bool {
+    guard a.utf8.count == b.utf8.count else { return false }
     let result = a.utf8.withContiguousStorageIfAvailable { x in
       b.utf8.withContiguousStorageIfAvailable { y -> Bool in
         guard x.count == y.count else { return false }

@@ -84,6 +84,8 @@ public enum PolicyEngine {
     var criticalFailure = false
     var allPass = true
     var anyApplicable = false
+    var frameworkHasStructure = false
+    var structuralPassedAnywhere = false
     for principle in framework.principles {
       var result = Policywatch_V1_PrincipleResult()
       result.principleID = principle.id
@@ -97,6 +99,10 @@ public enum PolicyEngine {
       var principleCritical = false
       for rule in principle.rules {
         let ruleResult = self.evaluate(rule, facts: facts, activation: activation)
+        if rule.isStructural && rule.severity != .critical {
+          frameworkHasStructure = true
+          if ruleResult.outcome == .pass { structuralPassedAnywhere = true }
+        }
         let weight = scoring.severityWeights[rule.severity.rawValue] ?? 1
         // Critical rules are vetoes: failing one fails the principle (and the framework);
         // passing one adds nothing to the score, since avoiding harm earns no credit.
@@ -149,7 +155,10 @@ public enum PolicyEngine {
     verdict.score = (score * 10).rounded() / 10
     if !anyApplicable || criticalFailure || score < scoring.notAlignedBelow {
       verdict.outcome = .notAligned
-    } else if allPass && score >= scoring.aligned {
+    } else if allPass && score >= scoring.aligned
+      && (structuralPassedAnywhere || !frameworkHasStructure)
+    {
+      // Aligned needs some commitment in the structure, never text alone.
       verdict.outcome = .aligned
     } else {
       verdict.outcome = .partiallyAligned

@@ -175,13 +175,13 @@ public struct TextIndex: Sendable {
   static func isNegated(_ sentence: Sentence, first: Int, last: Int) -> Bool {
     let clauseStart = sentence.clauseStarts.last { $0 <= first } ?? 0
     let from = max(clauseStart, first - 6)
-    for index in from..<first where Cues.negations.contains(sentence.words[index].stem) {
+    for index in from..<first where sentence.words[index].flags.contains(.negation) {
       return true
     }
     let clauseEnd = sentence.clauseStarts.first { $0 > last } ?? sentence.words.count
     let after = (last + 1)..<min(clauseEnd, last + 4)
-    if let firstAfter = after.first, Self.auxiliaries.contains(sentence.words[firstAfter].stem) {
-      for index in after where Cues.negations.contains(sentence.words[index].stem) { return true }
+    if let firstAfter = after.first, sentence.words[firstAfter].flags.contains(.auxiliary) {
+      for index in after where sentence.words[index].flags.contains(.negation) { return true }
     }
     return false
   }

@@ -138,6 +138,7 @@ public final class ProposalFacts: CELObject {
   let values: [CELValue]
   /// Whether any structured field is set.
   public let hasStructure: Bool
+
   public var objectType: CELObjectType { ProposalSchema.proposal }
 
   /// Builds the facts of `proposal` against `matcher`.

@@ -3,8 +3,8 @@ import Crypto
 import Foundation
 import PolicyWatchAPI
 
-/// A rule, compiled.
-public struct CompiledRule: Sendable {
+/// A rule, compiled. A class, so that the engine's loops over rules do not copy its fields.
+public final class CompiledRule: Sendable {
   public let id: String
   public let title: String
   public let severity: RuleSeverity
@@ -26,6 +26,29 @@ public struct CompiledRule: Sendable {
   let evidencePhrases: [String]
   /// The structural fields the rule reads, cited as evidence.
   let structuralFieldsRead: [String]
+
+  init(
+    id: String, title: String, severity: RuleSeverity, remediation: String, references: [String],
+    expression: String, appliesWhenExpression: String, isStructural: Bool, messageTemplate: String,
+    program: CELProgram, appliesWhen: CELProgram?, message: [MessagePart],
+    evidencePhrases: [String],
+    structuralFieldsRead: [String]
+  ) {
+    self.id = id
+    self.title = title
+    self.severity = severity
+    self.remediation = remediation
+    self.references = references
+    self.expression = expression
+    self.appliesWhenExpression = appliesWhenExpression
+    self.isStructural = isStructural
+    self.messageTemplate = messageTemplate
+    self.program = program
+    self.appliesWhen = appliesWhen
+    self.message = message
+    self.evidencePhrases = evidencePhrases
+    self.structuralFieldsRead = structuralFieldsRead
+  }
 }
 
 enum MessagePart: Sendable {
@@ -203,7 +226,7 @@ public enum RuleBookLoader {
 
     var frameworks: [CompiledFramework] = []
     for model in models {
-      let (framework, problems) = self.compile(model)
+      let (framework, problems) = self.compile(model, matcher: matcher)
       diagnostics.append(contentsOf: problems)
       if let framework { frameworks.append(framework) }
     }
@@ -248,7 +271,8 @@ public enum RuleBookLoader {
           visit(entry.key)
           visit(entry.value)
         }
-      case .object(_, let fields): fields.forEach { visit($0.value) }
+      case .object(_, let fields):
+        for field in fields { visit(field.value) }
       case .comprehension(let c):
         [c.iterRange, c.accuInit, c.loopCondition, c.loopStep, c.result].forEach(visit)
       case .literal, .ident: break
@@ -258,8 +282,9 @@ public enum RuleBookLoader {
     return phrases
   }
 
-  static func environment(lists: [(name: String, phrases: [String])]) -> (CELEnvironment, CELValue)
-  {
+  static func environment(lists: [(name: String, phrases: [String])], matcher: PhraseMatcher) -> (
+    CELEnvironment, CELValue
+  ) {
     var env = CELEnvironment()
     env.declareObjectType(ProposalSchema.participant)
     env.declareObjectType(ProposalSchema.commitment)
@@ -271,13 +296,16 @@ public enum RuleBookLoader {
     env.costBudget = ruleCostBudget
     env.sizeHints = ProposalSchema.sizeHints
     for list in lists { env.sizeHints["lists.\(list.name)"] = list.phrases.count }
-    TextFunctions.declare(in: &env)
+    TextFunctions.declare(in: &env, matcher: matcher)
     return (env, .object(ListsObject(type: listsType, lists: lists)))
   }
 
-  static func compile(_ model: RuleFileModel) -> (CompiledFramework?, [Diagnostic]) {
+  static func compile(_ model: RuleFileModel, matcher: PhraseMatcher) -> (
+    CompiledFramework?, [Diagnostic]
+  ) {
     var diagnostics: [Diagnostic] = []
-    let (env, listsValue) = self.environment(lists: model.lists.map { ($0.name, $0.phrases) })
+    let (env, listsValue) = self.environment(
+      lists: model.lists.map { ($0.name, $0.phrases) }, matcher: matcher)
     var listNames: [String: [String]] = [:]
     for list in model.lists {
       if listNames[list.name] != nil {

@@ -1,4 +1,5 @@
 import CEL
+import Synchronization
 
 /// The text functions rules call on the proposal (and on any string):
 ///
@@ -13,9 +14,30 @@ import CEL
 enum TextFunctions {
   static let names: Set<String> = ["mentions", "mentionsAll", "mentionCount", "negates"]
 
-  static let emptyMatcher = PhraseMatcher(phrases: [String]())
+  /// Indexes of the short strings rules search (beneficiaries, sectors, instrument names), which
+  /// recur across rules and proposals; bounded, and cleared when full.
+  private static let stringIndexes = Mutex<[StringKey: TextIndex]>([:])
+  private static let stringIndexLimit = 4096
 
-  static func declare(in env: inout CELEnvironment) {
+  private struct StringKey: Hashable {
+    var matcher: ObjectIdentifier
+    var text: String
+  }
+
+  static func index(of text: String, matcher: PhraseMatcher) -> TextIndex {
+    let key = StringKey(matcher: ObjectIdentifier(matcher), text: text)
+    if let known = self.stringIndexes.withLock({ $0[key] }) { return known }
+    let index = TextIndex(fields: [("value", text)], matcher: matcher)
+    self.stringIndexes.withLock { cache in
+      if cache.count >= self.stringIndexLimit { cache.removeAll(keepingCapacity: true) }
+      cache[key] = index
+    }
+    return index
+  }
+
+  /// Declares the functions; `matcher` (the rule book's) indexes strings that are not the
+  /// proposal, so their phrase look-ups are as cheap as the proposal's.
+  static func declare(in env: inout CELEnvironment, matcher: PhraseMatcher) {
     let proposal = CELType.object(ProposalSchema.proposal.name)
     let phrases = CELType.list(.string)
     func overloads(_ name: String, result: CELType) -> [CELOverload] {
@@ -38,7 +60,9 @@ enum TextFunctions {
         (
           true, 2,
           .binary {
-            apply("mentions", $0, $1) { .bool($0.contains { $0.contains { $0.isAffirmative } }) }
+            apply("mentions", $0, $1, matcher) {
+              .bool($0.contains { $0.contains { $0.isAffirmative } })
+            }
           }
         )
       ]
@@ -49,7 +73,7 @@ enum TextFunctions {
         (
           true, 2,
           .binary {
-            apply("mentionsAll", $0, $1) {
+            apply("mentionsAll", $0, $1, matcher) {
               .bool($0.allSatisfy { $0.contains { $0.isAffirmative } })
             }
           }
@@ -62,7 +86,7 @@ enum TextFunctions {
         (
           true, 2,
           .binary {
-            apply("mentionCount", $0, $1) {
+            apply("mentionCount", $0, $1, matcher) {
               .int(Int64($0.filter { $0.contains { $0.isAffirmative } }.count))
             }
           }
@@ -74,7 +98,9 @@ enum TextFunctions {
       implementations: [
         (
           true, 2,
-          .binary { apply("negates", $0, $1) { .bool($0.contains { $0.contains { $0.negated } }) } }
+          .binary {
+            apply("negates", $0, $1, matcher) { .bool($0.contains { $0.contains { $0.negated } }) }
+          }
         )
       ]
     )
@@ -85,6 +111,7 @@ enum TextFunctions {
     _ name: String,
     _ receiver: CELValue,
     _ argument: CELValue,
+    _ matcher: PhraseMatcher,
     _ result: ([[PhraseMatch]]) -> CELValue
   ) -> CELValue {
     var phrases: [String] = []
@@ -109,7 +136,7 @@ enum TextFunctions {
       }
       index = facts.text
     case .string(let s):
-      index = TextIndex(fields: [("value", s)], matcher: emptyMatcher)
+      index = self.index(of: s, matcher: matcher)
     default:
       return .error(CELError("no such overload: \(name) on \(receiver.typeValue)"))
     }

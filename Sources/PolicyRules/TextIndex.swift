@@ -9,37 +9,110 @@ public enum TextNormalizer {
     public var stem: String
     public var start: Int
     public var end: Int
+    /// What the word is for sentence analysis, computed once per distinct word.
+    var flags: Flags = []
   }
 
-  /// Splits `text` into normalised words with their offsets.
+  /// Properties of a word that the negation and hedging analysis reads.
+  struct Flags: OptionSet, Sendable, Hashable {
+    let rawValue: UInt8
+    /// A negation cue ("not", "without", "excluding").
+    static let negation = Flags(rawValue: 1)
+    /// A conjunction that starts a clause ("but", "and").
+    static let clauseBreaker = Flags(rawValue: 2)
+    /// Clause punctuation (, ; : — parentheses) stands between this word and the previous one.
+    static let punctuationBefore = Flags(rawValue: 4)
+    /// The first word of a hedging phrase ("encourage", "to be discussed").
+    static let hedgeStart = Flags(rawValue: 8)
+    /// An auxiliary verb ("is", "will", "does").
+    static let auxiliary = Flags(rawValue: 16)
+  }
+
+  static func flags(of stem: String) -> Flags {
+    var flags: Flags = []
+    if Cues.negations.contains(stem) { flags.insert(.negation) }
+    if Cues.clauseBreakers.contains(stem) { flags.insert(.clauseBreaker) }
+    if Cues.hedgeStarts.contains(stem) { flags.insert(.hedgeStart) }
+    if TextIndex.auxiliaries.contains(stem) { flags.insert(.auxiliary) }
+    return flags
+  }
+
+  /// Splits `text` into normalised words with their offsets. ASCII words are folded without
+  /// Foundation, and each distinct word is stemmed once per call.
   public static func words(_ text: String) -> [Word] {
     var words: [Word] = []
-    var current = String.UnicodeScalarView()
+    var cache: [String: (String, Flags)] = [:]
+    var punctuationSinceWord = false
+    var buffer: [UInt8] = []
+    buffer.reserveCapacity(32)
+    var needsFolding = false
     var start = 0
     var offset = 0
     func flush() {
-      if !current.isEmpty {
-        words.append(Word(stem: stem(fold(String(current))), start: start, end: offset))
-        current.removeAll()
+      guard !buffer.isEmpty else { return }
+      let raw = String(decoding: buffer, as: UTF8.self)
+      let normal: String
+      var flags: Flags
+      if let known = cache[raw] {
+        (normal, flags) = known
+      } else {
+        normal = stem(needsFolding ? fold(raw) : stripApostrophes(raw))
+        flags = Self.flags(of: normal)
+        cache[raw] = (normal, flags)
       }
+      if punctuationSinceWord { flags.insert(.punctuationBefore) }
+      words.append(Word(stem: normal, start: start, end: offset, flags: flags))
+      buffer.removeAll(keepingCapacity: true)
+      needsFolding = false
+      punctuationSinceWord = false
     }
     for scalar in text.unicodeScalars {
-      let properties = scalar.properties
-      if properties.isAlphabetic || properties.numericType != nil
-        || (properties.generalCategory == .nonspacingMark && !current.isEmpty)
-      {
-        if current.isEmpty { start = offset }
-        current.append(scalar)
-      } else if scalar == "'" || scalar == "\u{2019}", !current.isEmpty {
-        // Apostrophes inside words ("don't", "state's") stay with the word.
-        current.append("'")
+      let value = scalar.value
+      if value < 0x80 {
+        let byte = UInt8(value)
+        if (byte >= 97 && byte <= 122) || (byte >= 48 && byte <= 57) {
+          if buffer.isEmpty { start = offset }
+          buffer.append(byte)
+        } else if byte >= 65 && byte <= 90 {
+          if buffer.isEmpty { start = offset }
+          buffer.append(byte + 32)
+        } else if byte == 39, !buffer.isEmpty {
+          // Apostrophes inside words ("don't", "state's") stay with the word.
+          buffer.append(byte)
+        } else {
+          flush()
+          // , ; : ( ) end a clause for negation scope.
+          if byte == 44 || byte == 59 || byte == 58 || byte == 40 || byte == 41 {
+            punctuationSinceWord = true
+          }
+        }
       } else {
-        flush()
+        let properties = scalar.properties
+        if properties.isAlphabetic || properties.numericType != nil
+          || (properties.generalCategory == .nonspacingMark && !buffer.isEmpty)
+        {
+          if buffer.isEmpty { start = offset }
+          buffer.append(contentsOf: String(scalar).utf8)
+          needsFolding = true
+        } else if value == 0x2019, !buffer.isEmpty {
+          buffer.append(39)
+        } else {
+          flush()
+          if value == 0x2014 || value == 0x2013 { punctuationSinceWord = true }
+        }
       }
       offset += 1
     }
     flush()
     return words
+  }
+
+  static func stripApostrophes(_ word: String) -> String {
+    guard word.utf8.contains(39) else { return word }
+    var stripped = word
+    if stripped.hasSuffix("'s") { stripped.removeLast(2) }
+    stripped.removeAll { $0 == "'" }
+    return stripped
   }
 
   /// Lower case without accents: `Évaluation` → `evaluation`.
@@ -105,7 +178,11 @@ enum Cues {
     "aspire", "aspires", "hope", "hopes", "envisage", "strive", "seek to", "to be discussed",
     "later phase", "where possible", "as appropriate", "in principle", "would welcome",
     "if feasible",
-  ].map { phrase in TextNormalizer.words(phrase).map(\.stem) }
+  ].map { phrase in
+    // Not through TextNormalizer.words, whose word flags read these cues.
+    phrase.split(separator: " ").map { TextNormalizer.stem(String($0)) }
+  }
+  static let hedgeStarts: Set<String> = Set(hedges.compactMap(\.first))
 }
 
 /// One sentence of a text field, with its words.
@@ -115,39 +192,56 @@ public struct Sentence: Sendable {
   /// Offsets of the sentence in the field, in Unicode scalars.
   public var start: Int
   public var end: Int
-  /// The sentence as written.
-  public var text: String
+  /// The field's whole text, and the sentence's bounds in it, to cut the quote on demand.
+  let fieldText: String
+  let lower: String.Index
+  let upper: String.Index
   var words: [TextNormalizer.Word]
   /// Indices (into `words`) of words that begin a new clause.
   var clauseStarts: [Int]
   /// Whether the sentence is hedged ("we encourage", "to be discussed in a later phase").
   var hedged: Bool
+
+  /// The sentence as written (cut from the field on demand: only quotes need it).
+  public var text: String { String(self.fieldText.unicodeScalars[self.lower..<self.upper]) }
 }
 
 /// Splits text fields into sentences.
 enum SentenceSplitter {
   static func sentences(of text: String, field: String) -> [Sentence] {
     let scalars = Array(text.unicodeScalars)
+    // The field is tokenised once; each sentence takes its words by offset.
+    let allWords = TextNormalizer.words(text)
+    var nextWord = 0
     var result: [Sentence] = []
     var start = 0
     var i = 0
+    // A cursor over the string's indices, moved forward only: bounds cost O(n) in all.
+    var cursorOffset = 0
+    var cursor = text.unicodeScalars.startIndex
+    func index(at offset: Int) -> String.Index {
+      while cursorOffset < offset {
+        text.unicodeScalars.formIndex(after: &cursor)
+        cursorOffset += 1
+      }
+      return cursor
+    }
     func emit(_ end: Int) {
       var s = start
       var e = end
       while s < e, scalars[s].properties.isWhitespace { s += 1 }
       while e > s, scalars[e - 1].properties.isWhitespace { e -= 1 }
       if e > s {
-        var view = String.UnicodeScalarView()
-        view.append(contentsOf: scalars[s..<e])
-        let sentenceText = String(view)
-        var words = TextNormalizer.words(sentenceText)
-        for index in words.indices {
-          words[index].start += s
-          words[index].end += s
-        }
+        let firstWord = nextWord
+        while nextWord < allWords.count, allWords[nextWord].start < e { nextWord += 1 }
+        var words = Array(allWords[firstWord..<nextWord])
+        // Punctuation before a sentence's first word belongs to the previous sentence.
+        if !words.isEmpty { words[0].flags.remove(.punctuationBefore) }
+        let lower = index(at: s)
+        let upper = index(at: e)
         result.append(
           makeSentence(
-            field: field, start: s, end: e, text: sentenceText, words: words, scalars: scalars))
+            field: field, start: s, end: e, text: text, lower: lower, upper: upper, words: words))
       }
       start = end
     }
@@ -193,31 +287,41 @@ enum SentenceSplitter {
     start: Int,
     end: Int,
     text: String,
-    words: [TextNormalizer.Word],
-    scalars: [Unicode.Scalar]
+    lower: String.Index,
+    upper: String.Index,
+    words: [TextNormalizer.Word]
   ) -> Sentence {
-    // A clause starts after , ; : — ( and before a clause-breaking conjunction.
+    // A clause starts after , ; : — ( and at a clause-breaking conjunction.
     var clauseStarts: [Int] = [0]
-    for index in words.indices.dropFirst() {
-      let gap = scalars[words[index - 1].end..<words[index].start]
-      if gap.contains(where: { ",;:()\u{2014}\u{2013}".unicodeScalars.contains($0) })
-        || Cues.clauseBreakers.contains(words[index].stem)
-      {
+    var hedgeCandidates = false
+    for index in words.indices {
+      let flags = words[index].flags
+      if index > 0, !flags.isDisjoint(with: [.punctuationBefore, .clauseBreaker]) {
         clauseStarts.append(index)
       }
+      if flags.contains(.hedgeStart) { hedgeCandidates = true }
     }
-    let stems = words.map(\.stem)
     var hedged = false
-    for hedge in Cues.hedges where !hedge.isEmpty && stems.count >= hedge.count {
-      for position in 0...(stems.count - hedge.count)
-      where Array(stems[position..<(position + hedge.count)]) == hedge {
-        hedged = true
-        break
+    if hedgeCandidates {
+      hedgeSearch: for hedge in Cues.hedges where !hedge.isEmpty && words.count >= hedge.count {
+        for position in 0...(words.count - hedge.count) where words[position].stem == hedge[0] {
+          var equal = true
+          for k in 1..<hedge.count where words[position + k].stem != hedge[k] {
+            equal = false
+            break
+          }
+          if equal {
+            hedged = true
+            break hedgeSearch
+          }
+        }
       }
-      if hedged { break }
     }
     return Sentence(
-      field: field, start: start, end: end, text: text, words: words, clauseStarts: clauseStarts,
+      field: field, start: start, end: end, fieldText: text, lower: lower, upper: upper,
+      words: words,
+      clauseStarts: clauseStarts,
       hedged: hedged)
   }
+
 }

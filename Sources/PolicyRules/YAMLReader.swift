@@ -1,3 +1,4 @@
+import CEL
 import Foundation
 import Yams
 
@@ -178,27 +179,7 @@ struct YAMLReader {
 
 /// The candidate nearest to `word`, when it is near enough to be a typo.
 func closest(_ word: String, among candidates: [String]) -> String? {
-  func distance(_ a: [Character], _ b: [Character]) -> Int {
-    if a.isEmpty { return b.count }
-    if b.isEmpty { return a.count }
-    var previous = Array(0...b.count)
-    for i in 1...a.count {
-      var current = [i] + Array(repeating: 0, count: b.count)
-      for j in 1...b.count {
-        current[j] = min(
-          previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-      }
-      previous = current
-    }
-    return previous[b.count]
-  }
-  let limit = max(1, min(3, word.count / 3))
-  var best: (String, Int)? = nil
-  for candidate in candidates {
-    let d = distance(Array(word.lowercased()), Array(candidate.lowercased()))
-    if d <= limit, best.map({ d < $0.1 }) ?? true { best = (candidate, d) }
-  }
-  return best?.0
+  CELChecker.closest(to: word, among: candidates)
 }
 
 /// Where a scalar's text starts in the file, to map positions inside it (a CEL expression's
