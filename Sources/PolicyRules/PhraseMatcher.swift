@@ -99,7 +99,9 @@ public final class PhraseMatcher: Sendable {
   func scan(_ words: [TextNormalizer.Word], _ found: (Int, Int, Int) -> Void) {
     var state: Int32 = 0
     for (position, word) in words.enumerated() {
-      guard let token = self.tokenIDs[word.stem] else {
+      let known: Int32? =
+        word.token == -2 ? self.tokenIDs[word.stem] : (word.token >= 0 ? word.token : nil)
+      guard let token = known else {
         state = 0
         continue
       }
@@ -151,7 +153,8 @@ public struct TextIndex: Sendable {
   public init(fields: [(String, String)], matcher: PhraseMatcher) {
     var sentences: [Sentence] = []
     for (field, text) in fields where !text.isEmpty {
-      sentences.append(contentsOf: SentenceSplitter.sentences(of: text, field: field))
+      sentences.append(
+        contentsOf: SentenceSplitter.sentences(of: text, field: field, tokens: matcher.tokenIDs))
     }
     var matches: [Int: [PhraseMatch]] = [:]
     for (sentenceIndex, sentence) in sentences.enumerated() {

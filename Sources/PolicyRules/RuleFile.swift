@@ -6,7 +6,7 @@ import Yams
 public enum RuleSeverity: String, Sendable, CaseIterable {
   case critical, major, minor, info
 
-  var api: Policywatch_V1_Severity {
+  public var api: Policywatch_V1_Severity {
     switch self {
     case .critical: return .critical
     case .major: return .major

@@ -11,6 +11,9 @@ public enum TextNormalizer {
     public var end: Int
     /// What the word is for sentence analysis, computed once per distinct word.
     var flags: Flags = []
+    /// The word's token in the phrase matcher it was indexed for: -1 when no phrase has it,
+    /// -2 when it was not looked up.
+    var token: Int32 = -2
   }
 
   /// Properties of a word that the negation and hedging analysis reads.
@@ -39,9 +42,13 @@ public enum TextNormalizer {
 
   /// Splits `text` into normalised words with their offsets. ASCII words are folded without
   /// Foundation, and each distinct word is stemmed once per call.
-  public static func words(_ text: String) -> [Word] {
+  public static func words(_ text: String) -> [Word] { words(text, tokens: nil) }
+
+  /// Words with their matcher tokens looked up once per distinct word.
+  static func words(_ text: String, tokens: [String: Int32]?) -> [Word] {
     var words: [Word] = []
-    var cache: [String: (String, Flags)] = [:]
+    words.reserveCapacity(text.utf8.count / 6)
+    var cache: [String: (String, Flags, Int32)] = [:]
     var punctuationSinceWord = false
     var buffer: [UInt8] = []
     buffer.reserveCapacity(32)
@@ -53,15 +60,17 @@ public enum TextNormalizer {
       let raw = String(decoding: buffer, as: UTF8.self)
       let normal: String
       var flags: Flags
+      let token: Int32
       if let known = cache[raw] {
-        (normal, flags) = known
+        (normal, flags, token) = known
       } else {
         normal = stem(needsFolding ? fold(raw) : stripApostrophes(raw))
         flags = Self.flags(of: normal)
-        cache[raw] = (normal, flags)
+        token = tokens.map { $0[normal] ?? -1 } ?? -2
+        cache[raw] = (normal, flags, token)
       }
       if punctuationSinceWord { flags.insert(.punctuationBefore) }
-      words.append(Word(stem: normal, start: start, end: offset, flags: flags))
+      words.append(Word(stem: normal, start: start, end: offset, flags: flags, token: token))
       buffer.removeAll(keepingCapacity: true)
       needsFolding = false
       punctuationSinceWord = false
@@ -208,10 +217,12 @@ public struct Sentence: Sendable {
 
 /// Splits text fields into sentences.
 enum SentenceSplitter {
-  static func sentences(of text: String, field: String) -> [Sentence] {
+  static func sentences(of text: String, field: String, tokens: [String: Int32]? = nil)
+    -> [Sentence]
+  {
     let scalars = Array(text.unicodeScalars)
     // The field is tokenised once; each sentence takes its words by offset.
-    let allWords = TextNormalizer.words(text)
+    let allWords = TextNormalizer.words(text, tokens: tokens)
     var nextWord = 0
     var result: [Sentence] = []
     var start = 0

@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import PolicyRules
 import PolicyWatchAPI
 import ServiceLifecycle
 
@@ -55,13 +56,17 @@ public final class PolicyWatchServer: Service {
   let logger: Logger
   /// The serving status reported by `grpc.health.v1.Health`.
   public let health: HealthStatusRegistry
+  /// The live rule book.
+  public let rules: RuleBookRegistry
   private let boundAddress: AsyncStream<ListenAddress>
   private let boundAddressContinuation: AsyncStream<ListenAddress>.Continuation
 
-  /// Creates a server; nothing listens until ``run()``.
-  public init(configuration: ServerConfiguration, logger: Logger) {
+  /// Creates a server and loads its rules; nothing listens until ``run()``. Throws the rule
+  /// files' diagnostics when they do not load: the server does not start on broken rules.
+  public init(configuration: ServerConfiguration, logger: Logger) throws(DiagnosticsError) {
     self.configuration = configuration
     self.logger = logger
+    self.rules = try RuleBookRegistry(directory: configuration.rulesDirectory)
     self.health = HealthStatusRegistry(services: Self.policyServices)
     (self.boundAddress, self.boundAddressContinuation) = AsyncStream.makeStream(
       bufferingPolicy: .bufferingNewest(1)
@@ -84,10 +89,10 @@ public final class PolicyWatchServer: Service {
     )
 
     let services: [any RegistrableRPCService] = [
-      EvaluatorService(),
+      EvaluatorService(registry: self.rules, limits: RequestLimits()),
       VerdictsService(),
       ProposalsService(),
-      FrameworksService(),
+      FrameworksService(registry: self.rules),
       HealthService(registry: self.health),
       try ReflectionService(
         serviceNames: Self.policyServices + [
@@ -124,6 +129,8 @@ public final class PolicyWatchServer: Service {
             "address": "\(actual)",
             "data_dir": "\(self.configuration.dataDirectory)",
             "rules": "\(self.configuration.rulesDirectory)",
+            "rulebook_revision": "\(self.rules.current.revision.prefix(12))",
+            "frameworks": "\(self.rules.current.frameworks.map(\.id).joined(separator: ","))",
           ]
         )
         self.boundAddressContinuation.yield(actual)

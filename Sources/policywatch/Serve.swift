@@ -52,14 +52,23 @@ struct Serve: AsyncParsableCommand {
     self.logging.bootstrap()
     let logger = Logger(label: "policywatch")
     guard let address = ListenAddress(self.listen) else { throw ExitCode.validationFailure }
-    let server = PolicyWatchServer(
-      configuration: ServerConfiguration(
-        listen: address,
-        dataDirectory: self.dataDir,
-        rulesDirectory: self.rules
-      ),
-      logger: logger
-    )
+    let server: PolicyWatchServer
+    do {
+      server = try PolicyWatchServer(
+        configuration: ServerConfiguration(
+          listen: address,
+          dataDirectory: self.dataDir,
+          rulesDirectory: self.rules
+        ),
+        logger: logger
+      )
+    } catch {
+      for diagnostic in error.diagnostics { printError(diagnostic.description) }
+      logger.error(
+        "the rules in \(self.rules) do not load; the server is not started",
+        metadata: ["errors": "\(error.diagnostics.count)"])
+      throw ExitCode.failure
+    }
     let group = ServiceGroup(
       configuration: ServiceGroupConfiguration(
         services: [.init(service: server)],

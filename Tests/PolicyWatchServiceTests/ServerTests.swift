@@ -18,10 +18,14 @@ func withRunningServer<Result: Sendable>(
     .appendingPathComponent("policywatch-test-\(UInt64.random(in: 0...UInt64.max))").path
   defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
   let logger = Logger(label: "test")
-  let server = PolicyWatchServer(
+  let rules = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("rules").path
+  let server = try PolicyWatchServer(
     configuration: ServerConfiguration(
       listen: ListenAddress(host: "127.0.0.1", port: 0),
-      dataDirectory: dataDirectory
+      dataDirectory: dataDirectory,
+      rulesDirectory: rules
     ),
     logger: logger
   )
@@ -99,6 +103,7 @@ func withRunningServer<Result: Sendable>(
   @Test func pendingMethodsAnswerUnimplemented() async throws {
     try await withRunningServer { _, client, _ in
       let verdicts = Policywatch_V1_Verdicts.Client(wrapping: client)
+      // (Watch, lists and look-ups come with the verdict store.)
       await #expect {
         try await verdicts.getVerdict(Policywatch_V1_GetVerdictRequest())
       } throws: { error in

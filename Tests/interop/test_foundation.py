@@ -70,13 +70,14 @@ def test_reflection_v1alpha_serves_a_standard_descriptor_database(stubs, server)
 
 
 def test_pending_methods_answer_unimplemented(stubs, server):
-    from policywatch.v1 import frameworks_pb2, frameworks_pb2_grpc
+    from policywatch.v1 import verdicts_pb2, verdicts_pb2_grpc
 
     with server.channel() as channel:
-        frameworks = frameworks_pb2_grpc.FrameworksStub(channel)
+        verdicts = verdicts_pb2_grpc.VerdictsStub(channel)
         with pytest.raises(grpc.RpcError) as error:
-            frameworks.GetRuleStatus(frameworks_pb2.GetRuleStatusRequest(), timeout=10)
+            verdicts.GetVerdict(verdicts_pb2.GetVerdictRequest(id="x"), timeout=10)
     assert error.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert "Verdicts/GetVerdict" in error.value.details()
 
 
 def test_one_log_line_per_rpc(stubs, server):

@@ -1,0 +1,185 @@
+import Foundation
+import GRPCCore
+import GRPCProtobuf
+import PolicyRules
+import PolicyWatchAPI
+
+/// Limits on what a client may send; flags of `policywatch serve` in a later version.
+public struct RequestLimits: Sendable {
+  public var maxBodyCharacters = 1_000_000
+  public var maxListLength = 1000
+  public var maxFieldCharacters = 10_000
+
+  /// The defaults.
+  public init() {}
+}
+
+/// Checks a proposal before evaluation, naming each bad field by its path
+/// (`proposal.participants[2].name`).
+enum ProposalValidator {
+  static let idCharacters = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "._-:/"))
+
+  static func violations(of proposal: Policywatch_V1_Proposal, limits: RequestLimits) -> (
+    invalid: [ErrorDetails.BadRequest.FieldViolation],
+    oversized: [ErrorDetails.BadRequest.FieldViolation]
+  ) {
+    var invalid: [ErrorDetails.BadRequest.FieldViolation] = []
+    var oversized: [ErrorDetails.BadRequest.FieldViolation] = []
+    func bad(_ field: String, _ description: String) {
+      invalid.append(ErrorDetails.BadRequest.FieldViolation(field: field, description: description))
+    }
+    func big(_ field: String, _ description: String) {
+      oversized.append(
+        ErrorDetails.BadRequest.FieldViolation(field: field, description: description))
+    }
+    if proposal.id.isEmpty {
+      bad("proposal.id", "required")
+    } else if proposal.id.count > 128
+      || proposal.id.unicodeScalars.contains(where: { !idCharacters.contains($0) })
+    {
+      bad("proposal.id", "1 to 128 letters, digits, '.', '_', '-', ':' or '/'")
+    }
+    if proposal.title.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+      && proposal.body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+    {
+      bad("proposal.title", "a title or a body is required")
+    }
+    if proposal.body.unicodeScalars.count > limits.maxBodyCharacters {
+      big("proposal.body", "longer than \(limits.maxBodyCharacters) characters")
+    }
+    for (name, value) in [
+      ("title", proposal.title), ("summary", proposal.summary),
+      ("coordinator", proposal.coordinator),
+    ]
+    where value.unicodeScalars.count > limits.maxFieldCharacters {
+      big("proposal.\(name)", "longer than \(limits.maxFieldCharacters) characters")
+    }
+    let lists: [(String, Int)] = [
+      ("participants", proposal.participants.count), ("commitments", proposal.commitments.count),
+      ("sponsors", proposal.sponsors.count), ("sectors", proposal.sectors.count),
+      ("instruments", proposal.instruments.count),
+    ]
+    for (name, count) in lists where count > limits.maxListLength {
+      big("proposal.\(name)", "more than \(limits.maxListLength) items")
+    }
+    for (index, participant) in proposal.participants.enumerated() {
+      if participant.name.trimmingCharacters(in: .whitespaces).isEmpty {
+        bad("proposal.participants[\(index)].name", "required")
+      }
+      if case .UNRECOGNIZED(let value) = participant.kind {
+        bad("proposal.participants[\(index)].kind", "unknown value \(value)")
+      }
+      if case .UNRECOGNIZED(let value) = participant.role {
+        bad("proposal.participants[\(index)].role", "unknown value \(value)")
+      }
+    }
+    for (index, commitment) in proposal.commitments.enumerated() {
+      if case .UNRECOGNIZED(let value) = commitment.kind {
+        bad("proposal.commitments[\(index)].kind", "unknown value \(value)")
+      }
+      if commitment.amountUsd < 0 {
+        bad("proposal.commitments[\(index)].amount_usd", "must not be negative")
+      }
+      if commitment.count < 0 {
+        bad("proposal.commitments[\(index)].count", "must not be negative")
+      }
+    }
+    for (name, value) in [
+      ("review_date", proposal.reviewDate), ("sunset_date", proposal.sunsetDate),
+    ] where !value.isEmpty {
+      let parts = value.split(separator: "-", omittingEmptySubsequences: false)
+      let valid =
+        parts.count == 3 && parts[0].count == 4 && parts[1].count == 2 && parts[2].count == 2
+        && Int(parts[0]) != nil && (1...12).contains(Int(parts[1]) ?? 0)
+        && (1...31).contains(Int(parts[2]) ?? 0)
+      if !valid { bad("proposal.\(name)", "a date written YYYY-MM-DD") }
+    }
+    return (invalid, oversized)
+  }
+
+  /// Throws `RESOURCE_EXHAUSTED` or `INVALID_ARGUMENT`, with `google.rpc.BadRequest` details.
+  static func validate(_ request: Policywatch_V1_EvaluateRequest, limits: RequestLimits) throws {
+    guard request.hasProposal else {
+      throw GoogleRPCStatus(
+        code: .invalidArgument, message: "proposal: required",
+        details: [.badRequest(violations: [.init(field: "proposal", description: "required")])])
+    }
+    let (invalid, oversized) = self.violations(of: request.proposal, limits: limits)
+    if !oversized.isEmpty {
+      throw GoogleRPCStatus(
+        code: .resourceExhausted,
+        message: oversized.map { "\($0.field): \($0.violationDescription)" }.joined(
+          separator: "; "),
+        details: [.badRequest(violations: oversized)])
+    }
+    if !invalid.isEmpty {
+      throw GoogleRPCStatus(
+        code: .invalidArgument,
+        message: invalid.map { "\($0.field): \($0.violationDescription)" }.joined(separator: "; "),
+        details: [.badRequest(violations: invalid)])
+    }
+  }
+}
+
+/// `policywatch.v1.Evaluator`. Evaluation runs for real; storing verdicts comes with the
+/// verdict store, so for now only `dry_run` evaluations are answered.
+struct EvaluatorService: Policywatch_V1_Evaluator.SimpleServiceProtocol {
+  let registry: RuleBookRegistry
+  let limits: RequestLimits
+
+  func evaluate(
+    request: Policywatch_V1_EvaluateRequest,
+    context: ServerContext
+  ) async throws -> Policywatch_V1_EvaluateResponse {
+    try ProposalValidator.validate(request, limits: self.limits)
+    guard request.dryRun else {
+      throw RPCError(
+        code: .unimplemented,
+        message:
+          "storing verdicts is not implemented by this server yet; set dry_run to evaluate without storing"
+      )
+    }
+    let book = self.registry.current
+    let verdicts: [Policywatch_V1_Verdict]
+    do {
+      verdicts = try PolicyEngine.evaluate(
+        request.proposal, book: book, frameworkIDs: request.frameworkIds)
+    } catch {
+      throw GoogleRPCStatus(
+        code: .notFound, message: error.description,
+        details: [
+          .resourceInfo(
+            ErrorDetails.ResourceInfo(
+              type: "policywatch.v1.Framework", name: error.id, errorDescription: error.description)
+          )
+        ])
+    }
+    var response = Policywatch_V1_EvaluateResponse()
+    response.verdicts = verdicts
+    response.proposalID = request.proposal.id
+    response.proposalHash =
+      verdicts.first?.proposalHash ?? PolicyEngine.proposalHash(request.proposal)
+    response.requestID = request.requestID
+    return response
+  }
+
+  func evaluateStream(
+    request: RPCAsyncSequence<Policywatch_V1_EvaluateRequest, any Error>,
+    response: RPCWriter<Policywatch_V1_EvaluateResponse>,
+    context: ServerContext
+  ) async throws {
+    throw RPCError(
+      code: .unimplemented,
+      message: "\(context.descriptor.fullyQualifiedMethod) is not implemented by this server yet")
+  }
+
+  func reevaluate(
+    request: Policywatch_V1_ReevaluateRequest,
+    response: RPCWriter<Policywatch_V1_ReevaluateProgress>,
+    context: ServerContext
+  ) async throws {
+    throw RPCError(
+      code: .unimplemented,
+      message: "\(context.descriptor.fullyQualifiedMethod) is not implemented by this server yet")
+  }
+}
