@@ -53,10 +53,15 @@ let package = Package(
       ],
       swiftSettings: strictSwift
     ),
+    // Debian's libsqlite3, through a module map.
+    .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
     // Durable storage of proposals and verdicts.
     .target(
       name: "PolicyStore",
-      dependencies: ["PolicyWatchAPI"],
+      dependencies: [
+        "PolicyWatchAPI", "CSQLite",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ],
       swiftSettings: strictSwift
     ),
     // The gRPC services, interceptors, health, reflection and server assembly.
@@ -76,7 +81,7 @@ let package = Package(
     .executableTarget(
       name: "policywatch",
       dependencies: [
-        "PolicyWatchService", "PolicyRules", "PolicyWatchAPI",
+        "PolicyWatchService", "PolicyRules", "PolicyWatchAPI", "PolicyStore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -94,6 +99,9 @@ let package = Package(
       path: "bench/rules-bench",
       swiftSettings: strictSwift),
     .testTarget(name: "CELTests", dependencies: ["CEL"], swiftSettings: strictSwift),
+    .testTarget(
+      name: "PolicyStoreTests", dependencies: ["PolicyStore", "PolicyWatchAPI"],
+      swiftSettings: strictSwift),
     .testTarget(
       name: "PolicyRulesTests", dependencies: ["PolicyRules", "PolicyWatchAPI"],
       swiftSettings: strictSwift),

@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import GRPCProtobuf
 import PolicyRules
+import PolicyStore
 import PolicyWatchAPI
 
 /// Limits on what a client may send; flags of `policywatch serve` in a later version.
@@ -121,24 +122,18 @@ enum ProposalValidator {
   }
 }
 
-/// `policywatch.v1.Evaluator`. Evaluation runs for real; storing verdicts comes with the
-/// verdict store, so for now only `dry_run` evaluations are answered.
+/// `policywatch.v1.Evaluator`: validates, evaluates against the live rule book, stores the
+/// proposal revision and the verdicts (unless `dry_run`) and answers once they are durable.
 struct EvaluatorService: Policywatch_V1_Evaluator.SimpleServiceProtocol {
   let registry: RuleBookRegistry
   let limits: RequestLimits
+  let store: any VerdictStore
 
   func evaluate(
     request: Policywatch_V1_EvaluateRequest,
     context: ServerContext
   ) async throws -> Policywatch_V1_EvaluateResponse {
     try ProposalValidator.validate(request, limits: self.limits)
-    guard request.dryRun else {
-      throw RPCError(
-        code: .unimplemented,
-        message:
-          "storing verdicts is not implemented by this server yet; set dry_run to evaluate without storing"
-      )
-    }
     let book = self.registry.current
     let verdicts: [Policywatch_V1_Verdict]
     do {
@@ -155,11 +150,21 @@ struct EvaluatorService: Policywatch_V1_Evaluator.SimpleServiceProtocol {
         ])
     }
     var response = Policywatch_V1_EvaluateResponse()
-    response.verdicts = verdicts
     response.proposalID = request.proposal.id
     response.proposalHash =
       verdicts.first?.proposalHash ?? PolicyEngine.proposalHash(request.proposal)
     response.requestID = request.requestID
+    if request.dryRun {
+      response.verdicts = verdicts
+      return response
+    }
+    // A call whose deadline has passed stores nothing: the client has stopped waiting.
+    try Task.checkCancellation()
+    let stored = try await self.store.append(
+      EvaluationRecord(
+        proposal: request.proposal, proposalHash: response.proposalHash, verdicts: verdicts))
+    response.verdicts = stored.verdicts
+    response.proposalRevision = stored.proposalRevision
     return response
   }
 

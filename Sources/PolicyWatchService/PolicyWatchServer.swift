@@ -3,6 +3,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
 import PolicyRules
+import PolicyStore
 import PolicyWatchAPI
 import ServiceLifecycle
 
@@ -14,6 +15,8 @@ public struct ServerConfiguration: Sendable {
   public var dataDirectory: String
   /// The directory of rule files.
   public var rulesDirectory: String
+  /// How commits reach the disk.
+  public var durability: SQLiteVerdictStore.Durability = .full
 
   /// Creates a configuration; the defaults are those of `policywatch serve`.
   public init(
@@ -88,10 +91,14 @@ public final class PolicyWatchServer: Service {
       withIntermediateDirectories: true
     )
 
+    let databasePath = (self.configuration.dataDirectory as NSString).appendingPathComponent(
+      "policywatch.sqlite")
+    let store = try SQLiteVerdictStore(
+      path: databasePath, durability: self.configuration.durability)
     let services: [any RegistrableRPCService] = [
-      EvaluatorService(registry: self.rules, limits: RequestLimits()),
-      VerdictsService(),
-      ProposalsService(),
+      EvaluatorService(registry: self.rules, limits: RequestLimits(), store: store),
+      VerdictsService(store: store),
+      ProposalsService(store: store),
       FrameworksService(registry: self.rules),
       HealthService(registry: self.health),
       try ReflectionService(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import PolicyStore
 import PolicyWatchService
 import ServiceLifecycle
 
@@ -38,6 +39,12 @@ struct Serve: AsyncParsableCommand {
   @Option(help: ArgumentHelp("Directory of the rule files (*.yaml).", valueName: "dir"))
   var rules: String = "./rules"
 
+  @Option(
+    help:
+      "full: every commit is synced to disk; normal: durable across crashes of the process, not of the machine."
+  )
+  var durability: SQLiteVerdictStore.Durability = .full
+
   @OptionGroup var logging: LoggingOptions
 
   func validate() throws {
@@ -55,11 +62,12 @@ struct Serve: AsyncParsableCommand {
     let server: PolicyWatchServer
     do {
       server = try PolicyWatchServer(
-        configuration: ServerConfiguration(
-          listen: address,
-          dataDirectory: self.dataDir,
-          rulesDirectory: self.rules
-        ),
+        configuration: {
+          var configuration = ServerConfiguration(
+            listen: address, dataDirectory: self.dataDir, rulesDirectory: self.rules)
+          configuration.durability = self.durability
+          return configuration
+        }(),
         logger: logger
       )
     } catch {
@@ -84,3 +92,5 @@ struct Serve: AsyncParsableCommand {
     }
   }
 }
+
+extension SQLiteVerdictStore.Durability: ExpressibleByArgument {}

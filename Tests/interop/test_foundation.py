@@ -75,9 +75,9 @@ def test_pending_methods_answer_unimplemented(stubs, server):
     with server.channel() as channel:
         verdicts = verdicts_pb2_grpc.VerdictsStub(channel)
         with pytest.raises(grpc.RpcError) as error:
-            verdicts.GetVerdict(verdicts_pb2.GetVerdictRequest(id="x"), timeout=10)
+            next(verdicts.WatchVerdicts(verdicts_pb2.WatchVerdictsRequest(), timeout=10))
     assert error.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert "Verdicts/GetVerdict" in error.value.details()
+    assert "Verdicts/WatchVerdicts" in error.value.details()
 
 
 def test_one_log_line_per_rpc(stubs, server):

@@ -1,4 +1,0 @@
-import PolicyWatchAPI
-
-/// Durable storage of proposals and verdicts.
-public enum PolicyStoreModule {}
