@@ -103,9 +103,10 @@ func withRunningServer<Result: Sendable>(
   @Test func pendingMethodsAnswerUnimplemented() async throws {
     try await withRunningServer { _, client, _ in
       let verdicts = Policywatch_V1_Verdicts.Client(wrapping: client)
-      // (Watch, lists and look-ups come with the verdict store.)
       await #expect {
-        try await verdicts.getVerdict(Policywatch_V1_GetVerdictRequest())
+        try await verdicts.watchVerdicts(Policywatch_V1_WatchVerdictsRequest()) { response in
+          for try await _ in response.messages {}
+        }
       } throws: { error in
         (error as? RPCError)?.code == .unimplemented
       }
