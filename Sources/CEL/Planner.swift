@@ -514,61 +514,38 @@ struct CELPlanner {
     let secondSlot = second ?? first
 
     switch shape {
-    case .exists:
+    case .exists, .all:
+      // exists stops at the first true, all at the first false (the decisive value); errors
+      // and non-bool results only decide when no element is decisive, as `||`/`&&` absorb them.
       let predicate = predicate ?? { _ in .null }
+      let decisive: Bool
+      if case .exists = shape { decisive = true } else { decisive = false }
+      let combiner = decisive ? "_||_" : "_&&_"
       return { frame in
         let rangeValue = range(frame)
         var sawError: CELValue? = nil
-        var found = false
+        var decided = false
         if let failure = Self.iterate(
           frame, rangeValue, first: first, second: secondSlot, twoVariables: twoVariables,
           { frame in
             switch predicate(frame) {
-            case .bool(true):
-              found = true
+            case .bool(let value) where value == decisive:
+              decided = true
               return false
-            case .bool(false): return true
+            case .bool: return true
             case .error(let error):
               sawError = sawError ?? .error(error)
               return true
             case let other:
-              sawError = sawError ?? CELValue.noSuchOverload("_||_", .bool(false), other)
+              sawError = sawError ?? CELValue.noSuchOverload(combiner, .bool(!decisive), other)
               return true
             }
           })
         {
           return failure
         }
-        if found { return .bool(true) }
-        return sawError ?? .bool(false)
-      }
-    case .all:
-      let predicate = predicate ?? { _ in .null }
-      return { frame in
-        let rangeValue = range(frame)
-        var sawError: CELValue? = nil
-        var failed = false
-        if let failure = Self.iterate(
-          frame, rangeValue, first: first, second: secondSlot, twoVariables: twoVariables,
-          { frame in
-            switch predicate(frame) {
-            case .bool(false):
-              failed = true
-              return false
-            case .bool(true): return true
-            case .error(let error):
-              sawError = sawError ?? .error(error)
-              return true
-            case let other:
-              sawError = sawError ?? CELValue.noSuchOverload("_&&_", .bool(true), other)
-              return true
-            }
-          })
-        {
-          return failure
-        }
-        if failed { return .bool(false) }
-        return sawError ?? .bool(true)
+        if decided { return .bool(decisive) }
+        return sawError ?? .bool(!decisive)
       }
     case .append:
       let element = appendElement ?? { _ in .null }
