@@ -168,14 +168,52 @@ struct EvaluatorService: Policywatch_V1_Evaluator.SimpleServiceProtocol {
     return response
   }
 
+  /// One response per request, in order. A request is read only after the previous response
+  /// was written, and writing waits for HTTP/2 flow control, so a slow reader slows the stream
+  /// down instead of making the server buffer. A bad item gets an `error` in its response; the
+  /// stream goes on.
   func evaluateStream(
     request: RPCAsyncSequence<Policywatch_V1_EvaluateRequest, any Error>,
     response: RPCWriter<Policywatch_V1_EvaluateResponse>,
     context: ServerContext
   ) async throws {
-    throw RPCError(
-      code: .unimplemented,
-      message: "\(context.descriptor.fullyQualifiedMethod) is not implemented by this server yet")
+    for try await item in request {
+      var answer: Policywatch_V1_EvaluateResponse
+      do {
+        answer = try await self.evaluate(request: item, context: context)
+      } catch let status as GoogleRPCStatus {
+        answer = Self.itemError(
+          item, code: status.code, message: status.message, details: status.details)
+      } catch let error as RPCError {
+        if error.code == .cancelled || error.code == .deadlineExceeded { throw error }
+        answer = Self.itemError(item, code: error.code, message: error.message, details: [])
+      }
+      try await response.write(answer)
+    }
+  }
+
+  static func itemError(
+    _ item: Policywatch_V1_EvaluateRequest,
+    code: RPCError.Code,
+    message: String,
+    details: [ErrorDetails]
+  ) -> Policywatch_V1_EvaluateResponse {
+    var answer = Policywatch_V1_EvaluateResponse()
+    answer.requestID = item.requestID
+    answer.proposalID = item.proposal.id
+    answer.error.code = Int32(code.rawValue)
+    answer.error.message = message
+    for detail in details {
+      if let request = detail.badRequest {
+        answer.error.fieldViolations = request.violations.map { violation in
+          var field = Policywatch_V1_FieldViolation()
+          field.field = violation.field
+          field.description_p = violation.violationDescription
+          return field
+        }
+      }
+    }
+    return answer
   }
 
   func reevaluate(

@@ -177,3 +177,30 @@ def test_acknowledged_verdicts_survive_kill_9(stubs):
         assert acknowledged <= stored, f"{len(acknowledged - stored)} acknowledged verdicts lost"
     finally:
         second.stop()
+
+
+def test_evaluate_stream_answers_in_order_with_item_errors(stubs, server):
+    from policywatch.v1 import evaluator_pb2, evaluator_pb2_grpc, proposal_pb2
+
+    def requests():
+        for i in range(30):
+            if i == 7:
+                yield evaluator_pb2.EvaluateRequest(
+                    proposal=proposal_pb2.Proposal(id="bad id!", title="x"), request_id=f"r{i}", framework_ids=["nist-ai-rmf"])
+            else:
+                yield evaluator_pb2.EvaluateRequest(
+                    proposal=proposal_pb2.Proposal(id=f"S{i}", title="Stream", body="Results are published."),
+                    request_id=f"r{i}", framework_ids=["nist-ai-rmf"], dry_run=(i % 2 == 0))
+
+    with server.channel() as channel:
+        evaluator = evaluator_pb2_grpc.EvaluatorStub(channel)
+        responses = list(evaluator.EvaluateStream(requests(), timeout=60))
+    assert [r.request_id for r in responses] == [f"r{i}" for i in range(30)]
+    bad = responses[7]
+    assert bad.error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert [v.field for v in bad.error.field_violations] == ["proposal.id"]
+    for i, response in enumerate(responses):
+        if i == 7:
+            continue
+        assert not response.HasField("error") and len(response.verdicts) == 1
+        assert (response.verdicts[0].sequence == 0) == (i % 2 == 0)
