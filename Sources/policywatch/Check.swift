@@ -1,11 +1,14 @@
 import ArgumentParser
 import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
 import PolicyRules
 import PolicyWatchAPI
+import PolicyWatchService
 import SwiftProtobuf
 
 /// `policywatch check FILE...`: evaluates proposal files.
-struct Check: ParsableCommand {
+struct Check: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Evaluate proposal files against the frameworks.",
     discussion: """
@@ -13,8 +16,11 @@ struct Check: ParsableCommand {
       2027-06-30, participants as [name, kind, region, global_south, role] rows), or .txt/.md \
       files taken as text-only proposals (title from the first line). '-' reads YAML from stdin.
 
+      Locally (default) the rules in --rules are used; with --server the proposal is sent to a \
+      running server's Evaluator.Evaluate (as a dry run, unless --store), with the same output.
+
       Exit codes: 0 every framework at or above the bar; 1 some framework below the bar set by \
-      --fail-on; 2 bad input or usage.
+      --fail-on; 2 bad input or usage; 3 the server could not be reached.
 
       Examples:
         policywatch check rules/proposals/P01.yaml
@@ -26,8 +32,17 @@ struct Check: ParsableCommand {
   @Argument(help: "Proposal files (.yaml, .json, .txt, .md), or '-' for stdin.")
   var files: [String]
 
-  @Option(help: "The rules directory.")
+  @Option(help: "The rules directory (local checks).")
   var rules: String = "rules"
+
+  @Option(
+    help: ArgumentHelp(
+      "Evaluate on a running server instead of locally (POLICYWATCH_SERVER also sets it).",
+      valueName: "host:port"))
+  var server: String? = ProcessEnvironment.value(of: "POLICYWATCH_SERVER")
+
+  @Flag(help: "With --server: store the proposal and its verdicts (default: a dry run).")
+  var store = false
 
   @Option(
     name: .customLong("framework"), help: "A framework id to evaluate (repeatable); all when none.")
@@ -48,13 +63,22 @@ struct Check: ParsableCommand {
     case notAligned = "not_aligned"
   }
 
-  func run() throws {
-    let book: RuleBook
-    do {
-      book = try RuleBookLoader.load(directory: self.rules)
-    } catch {
-      for diagnostic in error.diagnostics { printError(diagnostic.description) }
-      throw ExitCode(2)
+  func validate() throws {
+    if let server, ListenAddress(server) == nil {
+      throw ValidationError("--server '\(server)' is not host:port (e.g. 127.0.0.1:50051)")
+    }
+    if self.store && self.server == nil { throw ValidationError("--store needs --server") }
+  }
+
+  func run() async throws {
+    var book: RuleBook? = nil
+    if self.server == nil {
+      do {
+        book = try RuleBookLoader.load(directory: self.rules)
+      } catch {
+        for diagnostic in error.diagnostics { printError(diagnostic.description) }
+        throw ExitCode(2)
+      }
     }
     var belowBar = false
     var outputs: [String] = []
@@ -78,11 +102,15 @@ struct Check: ParsableCommand {
         throw ExitCode(2)
       }
       let verdicts: [Policywatch_V1_Verdict]
-      do {
-        verdicts = try PolicyEngine.evaluate(proposal, book: book, frameworkIDs: self.frameworks)
-      } catch {
-        printError("policywatch: \(error)")
-        throw ExitCode(2)
+      if let book {
+        do {
+          verdicts = try PolicyEngine.evaluate(proposal, book: book, frameworkIDs: self.frameworks)
+        } catch {
+          printError("policywatch: \(error)")
+          throw ExitCode(2)
+        }
+      } else {
+        verdicts = try await self.evaluateRemotely(proposal, path: path)
       }
       for verdict in verdicts {
         switch verdict.outcome {
@@ -107,6 +135,36 @@ struct Check: ParsableCommand {
     }
     print(outputs.joined(separator: self.format == .json ? "\n" : "\n\n"))
     if belowBar { throw ExitCode(1) }
+  }
+
+  /// Sends the proposal to the server's Evaluate; maps its errors to messages and exit codes.
+  func evaluateRemotely(_ proposal: Policywatch_V1_Proposal, path: String) async throws
+    -> [Policywatch_V1_Verdict]
+  {
+    guard let server = self.server, let address = ListenAddress(server) else { throw ExitCode(2) }
+    var request = Policywatch_V1_EvaluateRequest()
+    request.proposal = proposal
+    request.frameworkIds = self.frameworks
+    request.dryRun = !self.store
+    var options = CallOptions.defaults
+    options.timeout = .seconds(60)
+    do {
+      return try await withGRPCClient(transport: try ClientTransportFactory.plaintext(address)) {
+        client in
+        try await Policywatch_V1_Evaluator.Client(wrapping: client).evaluate(
+          request, options: options
+        ).verdicts
+      }
+    } catch let error as RPCError where error.code == .unavailable {
+      printError(
+        "policywatch: cannot reach a server at \(address): \(error.message). "
+          + "Start one with `policywatch serve --listen \(address)`, or check locally without --server."
+      )
+      throw ExitCode(3)
+    } catch let error as RPCError {
+      printError("\(path): the server refused the proposal: \(error.code): \(error.message)")
+      throw ExitCode(2)
+    }
   }
 }
 

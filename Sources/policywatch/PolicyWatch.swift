@@ -18,7 +18,7 @@ struct PolicyWatch: AsyncParsableCommand {
         policywatch serve
       """,
     version: PolicyWatchVersion.current,
-    subcommands: [Serve.self, Health.self, Rules.self, Check.self]
+    subcommands: [Serve.self, Health.self, Check.self, Rules.self, VerdictsCommand.self]
   )
 }
 

@@ -138,3 +138,95 @@ let shippedRules = packageRoot.appendingPathComponent("rules").path
         "\(file.path):3:13: error: proposal.participants[0].kind is 'statee'"))
   }
 }
+
+/// A `policywatch serve` subprocess on a free loopback port.
+final class ServerProcess {
+  let process = Process()
+  let address: String
+
+  init() throws {
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+      .appendingPathComponent("policywatch")
+    let data = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "pw-cli-\(UUID().uuidString)"
+    ).path
+    self.process.executableURL = binary
+    self.process.arguments = [
+      "serve", "--listen", "127.0.0.1:0", "--rules", shippedRules, "--data-dir", data,
+    ]
+    let pipe = Pipe()
+    self.process.standardError = pipe
+    try self.process.run()
+    var buffer = ""
+    let handle = pipe.fileHandleForReading
+    while true {
+      let chunk = handle.availableData
+      if chunk.isEmpty { throw CocoaError(.fileReadUnknown) }
+      buffer += String(decoding: chunk, as: UTF8.self)
+      if let range = buffer.range(of: "msg=listening"),
+        let addressRange = buffer[range.upperBound...].range(of: "address=")
+      {
+        let rest = buffer[addressRange.upperBound...]
+        self.address = String(rest.prefix { !$0.isWhitespace })
+        break
+      }
+    }
+  }
+
+  deinit {
+    self.process.terminate()
+    self.process.waitUntilExit()
+  }
+}
+
+@Suite(.serialized) struct RemoteCommandTests {
+  @Test func checkGivesTheSameVerdictsLocallyAndAgainstAServer() throws {
+    let server = try ServerProcess()
+    let p01 = "\(shippedRules)/proposals/P01.yaml"
+    let local = try runPolicyWatch(["check", p01, "--rules", shippedRules, "--format", "json"])
+    let remote = try runPolicyWatch(["check", p01, "--server", server.address, "--format", "json"])
+    #expect(local.status == 0 && remote.status == 0, "\(remote.standardError)")
+    func normalized(_ text: String) throws -> [[String: AnyHashable]] {
+      let json = try #require(
+        try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+      let verdicts = try #require(json["verdicts"] as? [[String: Any]])
+      return verdicts.map { verdict in
+        var copy = verdict
+        copy.removeValue(forKey: "created_at")
+        return copy.compactMapValues { $0 as? AnyHashable }
+      }
+    }
+    #expect(try normalized(local.standardOutput) == normalized(remote.standardOutput))
+  }
+
+  @Test func storedVerdictsCanBeListedAndShown() throws {
+    let server = try ServerProcess()
+    let p03 = "\(shippedRules)/proposals/P03.yaml"
+    let stored = try runPolicyWatch([
+      "check", p03, "--server", server.address, "--store", "--framework", "nist-ai-rmf",
+    ])
+    #expect(stored.status == 1 || stored.status == 0)
+    let list = try runPolicyWatch([
+      "verdicts", "list", "--server", server.address, "--format", "json",
+    ])
+    #expect(list.status == 0)
+    let line = try #require(list.standardOutput.split(separator: "\n").first)
+    let verdict = try #require(
+      try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+    #expect(verdict["proposal_id"] as? String == "P03")
+    let id = try #require(verdict["id"] as? String)
+    let show = try runPolicyWatch(["verdicts", "show", id, "--server", server.address])
+    #expect(show.status == 0)
+    #expect(show.standardOutput.contains("nist-ai-rmf"))
+    let missing = try runPolicyWatch(["verdicts", "show", "no-such-id", "--server", server.address])
+    #expect(missing.status == 2)
+  }
+
+  @Test func anUnreachableServerIsExitCodeThree() throws {
+    let result = try runPolicyWatch([
+      "check", "\(shippedRules)/proposals/P01.yaml", "--server", "127.0.0.1:1",
+    ])
+    #expect(result.status == 3)
+    #expect(result.standardError.contains("cannot reach a server at 127.0.0.1:1"))
+  }
+}
