@@ -83,6 +83,7 @@ let package = Package(
       dependencies: [
         "PolicyWatchService", "PolicyRules", "PolicyWatchAPI", "PolicyStore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Yams", package: "Yams"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "Logging", package: "swift-log"),

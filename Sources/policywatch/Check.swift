@@ -6,6 +6,7 @@ import PolicyRules
 import PolicyWatchAPI
 import PolicyWatchService
 import SwiftProtobuf
+import Yams
 
 /// `policywatch check FILE...`: evaluates proposal files.
 struct Check: AsyncParsableCommand {
@@ -48,7 +49,10 @@ struct Check: AsyncParsableCommand {
     name: .customLong("framework"), help: "A framework id to evaluate (repeatable); all when none.")
   var frameworks: [String] = []
 
-  @Option(help: "Output: table or json.")
+  @Option(
+    help:
+      "Output: table (colour on a terminal, unless NO_COLOR is set), json (the EvaluateResponse JSON mapping, field names as in the proto) or yaml (the same, as YAML)."
+  )
   var format: OutputFormat = .table
 
   @Flag(help: "Show the evidence quotes behind each rule.")
@@ -57,7 +61,7 @@ struct Check: AsyncParsableCommand {
   @Option(help: "The lowest outcome that makes the exit code 1: partially_aligned or not_aligned.")
   var failOn: FailOn = .notAligned
 
-  enum OutputFormat: String, ExpressibleByArgument { case table, json }
+  enum OutputFormat: String, ExpressibleByArgument { case table, json, yaml }
   enum FailOn: String, ExpressibleByArgument {
     case partiallyAligned = "partially_aligned"
     case notAligned = "not_aligned"
@@ -120,20 +124,23 @@ struct Check: AsyncParsableCommand {
         }
       }
       switch self.format {
-      case .json:
+      case .json, .yaml:
         var response = Policywatch_V1_EvaluateResponse()
         response.proposalID = proposal.id
         response.proposalHash = PolicyEngine.proposalHash(proposal)
         response.verdicts = verdicts
         var options = JSONEncodingOptions()
         options.preserveProtoFieldNames = true
-        outputs.append((try? response.jsonString(options: options)) ?? "{}")
+        let json = (try? response.jsonString(options: options)) ?? "{}"
+        outputs.append(self.format == .json ? json : OutputText.yaml(fromJSON: json))
       case .table:
         outputs.append(
           VerdictTable.render(proposal: proposal, verdicts: verdicts, explain: self.explain))
       }
     }
-    print(outputs.joined(separator: self.format == .json ? "\n" : "\n\n"))
+    print(
+      outputs.joined(
+        separator: self.format == .json ? "\n" : self.format == .yaml ? "---\n" : "\n\n"))
     if belowBar { throw ExitCode(1) }
   }
 
@@ -176,8 +183,12 @@ enum VerdictTable {
     var lines: [String] = ["\(proposal.id): \(proposal.title)"]
     for verdict in verdicts {
       lines.append("")
+      let outcome = RuleTestRunner.name(of: verdict.outcome).uppercased()
+      let colour =
+        verdict.outcome == .aligned
+        ? OutputText.green : verdict.outcome == .notAligned ? OutputText.red : OutputText.yellow
       lines.append(
-        "\(verdict.frameworkID) \(verdict.frameworkVersion): \(RuleTestRunner.name(of: verdict.outcome).uppercased()) (score \(verdict.score))"
+        "\(OutputText.bold(verdict.frameworkID)) \(verdict.frameworkVersion): \(colour(outcome)) (score \(verdict.score))"
       )
       for principle in verdict.principles {
         lines.append(
@@ -208,5 +219,28 @@ enum VerdictTable {
       }
     }
     return lines.joined(separator: "\n")
+  }
+}
+
+/// Terminal colour and YAML output.
+enum OutputText {
+  /// Colour only on a terminal, and never with NO_COLOR set (https://no-color.org).
+  static let useColour: Bool =
+    isatty(STDOUT_FILENO) == 1 && ProcessEnvironment.value(of: "NO_COLOR") == nil
+
+  static func paint(_ code: String, _ text: String) -> String {
+    useColour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+  }
+  static func green(_ text: String) -> String { paint("32", text) }
+  static func red(_ text: String) -> String { paint("31", text) }
+  static func yellow(_ text: String) -> String { paint("33", text) }
+  static func bold(_ text: String) -> String { paint("1", text) }
+
+  /// The same document as YAML.
+  static func yaml(fromJSON json: String) -> String {
+    guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)),
+      let text = try? Yams.dump(object: object, allowUnicode: true, sortKeys: false)
+    else { return json }
+    return text
   }
 }

@@ -6,7 +6,7 @@ import PolicyRules
 struct Rules: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Check and test rule files.",
-    subcommands: [Lint.self, Test.self]
+    subcommands: [Lint.self, Test.self, Show.self, New.self]
   )
 
   /// `policywatch rules lint DIR`
@@ -106,5 +106,188 @@ struct Rules: ParsableCommand {
       print("\(report.cases.count - failed) passed, \(failed) failed")
       if !report.passed { throw ExitCode(1) }
     }
+  }
+
+  /// `policywatch rules show FRAMEWORK`
+  struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Print a framework's principles and rules as a readable outline.",
+      discussion: """
+        Example:
+          policywatch rules show global-ai-governance --rules rules/
+
+        Exit codes: 0 shown; 1 the rules do not load; 2 unknown framework or bad usage.
+        """
+    )
+
+    @Argument(help: "The framework id.")
+    var framework: String
+
+    @Option(help: "The rules directory.")
+    var rules: String = "rules"
+
+    func run() throws {
+      let book: RuleBook
+      do {
+        book = try RuleBookLoader.load(directory: self.rules)
+      } catch {
+        for diagnostic in error.diagnostics { printError(diagnostic.description) }
+        throw ExitCode(1)
+      }
+      guard let framework = book.framework(self.framework) else {
+        printError(
+          "policywatch: unknown framework '\(self.framework)'; known frameworks: \(book.frameworks.map(\.id).joined(separator: ", "))"
+        )
+        throw ExitCode(2)
+      }
+      var lines = [
+        "\(framework.name) (\(framework.id) \(framework.version), \(framework.ruleCount) rules, \((framework.file as NSString).lastPathComponent))"
+      ]
+      if !framework.description.isEmpty {
+        lines.append("  " + framework.description.trimmingCharacters(in: .whitespacesAndNewlines))
+      }
+      for source in framework.sources {
+        lines.append("  source: \(source.title) (\(source.year)) \(source.address)")
+      }
+      for principle in framework.principles {
+        lines.append("")
+        lines.append(
+          "\(principle.id): \(principle.name) (weight \(principle.weight)\(principle.requiresStructure ? ", needs structure" : ""))"
+        )
+        for rule in principle.rules {
+          lines.append(
+            "  \(rule.id) [\(rule.severity.rawValue)\(rule.isStructural ? ", structural" : "")] \(rule.title)"
+          )
+          if !rule.appliesWhenExpression.isEmpty {
+            lines.append(
+              "      when: \(rule.appliesWhenExpression.split(separator: "\n").joined(separator: " "))"
+            )
+          }
+          lines.append(
+            "      expr: \(rule.expression.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " "))"
+          )
+        }
+      }
+      print(lines.joined(separator: "\n"))
+    }
+  }
+
+  /// `policywatch rules new ID`
+  struct New: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Write a commented starter rule file and its test file.",
+      discussion: """
+        Creates <dir>/<id>.yaml and <dir>/<id>.test.yaml, which lint and test cleanly; edit them \
+        from there (see rules/README.md).
+
+        Example:
+          policywatch rules new my-framework --rules rules/
+
+        Exit codes: 0 written; 2 bad id, or the files exist.
+        """
+    )
+
+    @Argument(help: "The new framework's id (letters, digits, '-', '_', '.').")
+    var id: String
+
+    @Option(help: "The rules directory.")
+    var rules: String = "rules"
+
+    func validate() throws {
+      guard !self.id.isEmpty,
+        self.id.unicodeScalars.allSatisfy({
+          $0.isASCII
+            && ($0.properties.isAlphabetic || ("0"..."9").contains($0)
+              || "-_.".unicodeScalars.contains($0))
+        })
+      else {
+        throw ValidationError(
+          "'\(self.id)' is not a valid framework id: use letters, digits, '-', '_' and '.'")
+      }
+    }
+
+    func run() throws {
+      let rulePath = (self.rules as NSString).appendingPathComponent("\(self.id).yaml")
+      let testPath = (self.rules as NSString).appendingPathComponent("\(self.id).test.yaml")
+      for path in [rulePath, testPath] where FileManager.default.fileExists(atPath: path) {
+        printError("policywatch: \(path) exists; choose another id or edit it")
+        throw ExitCode(2)
+      }
+      try FileManager.default.createDirectory(atPath: self.rules, withIntermediateDirectories: true)
+      try RuleTemplates.ruleFile(id: self.id).write(
+        toFile: rulePath, atomically: true, encoding: .utf8)
+      try RuleTemplates.testFile(id: self.id).write(
+        toFile: testPath, atomically: true, encoding: .utf8)
+      print(
+        "wrote \(rulePath) and \(testPath)\nnext: policywatch rules lint \(self.rules) && policywatch rules test \(self.rules)"
+      )
+    }
+  }
+}
+
+/// The starter files of `rules new`.
+enum RuleTemplates {
+  static func ruleFile(id: String) -> String {
+    """
+    # \(id): a new framework. The guide to every key and function is rules/README.md.
+    framework:
+      id: \(id)
+      name: "\(id) (rename me)"
+      version: "0.1"          # bump it whenever a rule changes: verdicts record it
+      description: What the framework asks of a proposal.
+      sources:
+        - {title: "The document this framework is written from", year: 2026, address: "https://example.org"}
+
+    # Phrase lists that rules share: lists.<name> in CEL. Matching ignores case and accents, on
+    # whole words, and does not count negated or aspirational mentions.
+    lists:
+      oversight_terms: [human review, human oversight, can override]
+
+    principles:
+      - id: oversight
+        name: Human oversight
+        description: People keep the final say.
+        weight: 1
+        rules:
+          - id: \(id.uppercased().prefix(6))-001
+            title: A human reviews the system's outputs
+            severity: major      # critical | major | minor | info
+            expr: proposal.mentions(lists.oversight_terms)
+            message: No mechanism for people to review the outputs
+            remediation: Have a named person review outputs that affect individuals.
+            references: []
+          - id: \(id.uppercased().prefix(6))-002
+            title: Someone is accountable
+            severity: minor
+            expr: proposal.coordinator != ''
+            message: "No coordinator is named"
+            remediation: Name the body accountable for the proposal.
+
+    """
+  }
+
+  static func testFile(id: String) -> String {
+    """
+    # Tests of \(id).yaml: run with `policywatch rules test <dir>`.
+    framework: \(id)
+    cases:
+      - name: a proposal with oversight and a coordinator passes
+        proposal:
+          id: T1
+          title: A pilot with oversight
+          coordinator: A named ministry
+          body: A named official performs a human review of every output.
+        expect:
+          outcome: aligned
+          pass: [\(id.uppercased().prefix(6))-001, \(id.uppercased().prefix(6))-002]
+      - name: a proposal without oversight fails the rule
+        proposal:
+          id: T2
+          title: A pilot
+          body: The system decides automatically.
+        expect:
+          fail: [\(id.uppercased().prefix(6))-001]
+
+    """
   }
 }

@@ -9,7 +9,9 @@ struct CommandResult {
 }
 
 /// Runs the built `policywatch` (beside the test bundle) with `arguments`.
-func runPolicyWatch(_ arguments: [String], environment: [String: String] = [:]) throws
+func runPolicyWatch(
+  _ arguments: [String], environment: [String: String] = [:], input: String? = nil
+) throws
   -> CommandResult
 {
   let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -22,7 +24,11 @@ func runPolicyWatch(_ arguments: [String], environment: [String: String] = [:]) 
   let error = Pipe()
   process.standardOutput = output
   process.standardError = error
+  let inputPipe = Pipe()
+  process.standardInput = inputPipe
   try process.run()
+  inputPipe.fileHandleForWriting.write(Data((input ?? "").utf8))
+  try inputPipe.fileHandleForWriting.close()
   let outData = output.fileHandleForReading.readDataToEndOfFile()
   let errData = error.fileHandleForReading.readDataToEndOfFile()
   process.waitUntilExit()
@@ -228,5 +234,50 @@ final class ServerProcess {
     ])
     #expect(result.status == 3)
     #expect(result.standardError.contains("cannot reach a server at 127.0.0.1:1"))
+  }
+}
+
+@Suite struct AuthoringCommandTests {
+  @Test func rulesNewWritesFilesThatLintAndTest() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "pw-new-\(UUID().uuidString)"
+    ).path
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let created = try runPolicyWatch(["rules", "new", "my-framework", "--rules", directory])
+    #expect(created.status == 0, "\(created.standardError)")
+    #expect(try runPolicyWatch(["rules", "lint", directory]).status == 0)
+    let tested = try runPolicyWatch(["rules", "test", directory])
+    #expect(tested.status == 0, "\(tested.standardOutput)")
+    #expect(tested.standardOutput.contains("2 passed, 0 failed"))
+    #expect(try runPolicyWatch(["rules", "new", "my-framework", "--rules", directory]).status == 2)
+    #expect(try runPolicyWatch(["rules", "new", "bad id!", "--rules", directory]).status == 64)
+  }
+
+  @Test func rulesShowOutlinesAFramework() throws {
+    let result = try runPolicyWatch([
+      "rules", "show", "global-ai-governance", "--rules", shippedRules,
+    ])
+    #expect(result.status == 0)
+    #expect(
+      result.standardOutput.contains(
+        "MUL-001 [critical, structural] At least three member states take part"))
+    let unknown = try runPolicyWatch(["rules", "show", "nope", "--rules", shippedRules])
+    #expect(unknown.status == 2)
+    #expect(unknown.standardError.contains("known frameworks: eu-ai-act"))
+  }
+
+  @Test func yamlOutputAndNoColourWhenPiped() throws {
+    let p01 = "\(shippedRules)/proposals/P01.yaml"
+    let yaml = try runPolicyWatch([
+      "check", p01, "--rules", shippedRules, "--format", "yaml", "--framework", "nist-ai-rmf",
+    ])
+    #expect(yaml.status == 0)
+    #expect(yaml.standardOutput.contains("framework_id: nist-ai-rmf"))
+    let table = try runPolicyWatch(["check", p01, "--rules", shippedRules])
+    #expect(!table.standardOutput.contains("\u{1B}["))
+    let stdin = try runPolicyWatch(
+      ["check", "-", "--rules", shippedRules, "--framework", "nist-ai-rmf"],
+      input: "id: S\ntitle: From stdin\n")
+    #expect(stdin.standardOutput.contains("S: From stdin"))
   }
 }
