@@ -128,6 +128,7 @@ struct EvaluatorService: Policywatch_V1_Evaluator.SimpleServiceProtocol {
   let registry: RuleBookRegistry
   let limits: RequestLimits
   let store: any VerdictStore
+  let metrics: ServiceMetrics
 
   func evaluate(
     request: Policywatch_V1_EvaluateRequest,
@@ -156,6 +157,7 @@ struct EvaluatorService: Policywatch_V1_Evaluator.SimpleServiceProtocol {
     response.requestID = request.requestID
     if request.dryRun {
       response.verdicts = verdicts
+      self.count(verdicts, stored: false)
       return response
     }
     // A call whose deadline has passed stores nothing: the client has stopped waiting.
@@ -165,6 +167,7 @@ struct EvaluatorService: Policywatch_V1_Evaluator.SimpleServiceProtocol {
         proposal: request.proposal, proposalHash: response.proposalHash, verdicts: verdicts))
     response.verdicts = stored.verdicts
     response.proposalRevision = stored.proposalRevision
+    self.count(stored.verdicts, stored: true)
     return response
   }
 
@@ -189,6 +192,14 @@ struct EvaluatorService: Policywatch_V1_Evaluator.SimpleServiceProtocol {
         answer = Self.itemError(item, code: error.code, message: error.message, details: [])
       }
       try await response.write(answer)
+    }
+  }
+
+  private func count(_ verdicts: [Policywatch_V1_Verdict], stored: Bool) {
+    for verdict in verdicts {
+      self.metrics.verdictMade(
+        framework: verdict.frameworkID, outcome: RuleTestRunner.name(of: verdict.outcome),
+        stored: stored)
     }
   }
 

@@ -8,6 +8,7 @@ import SwiftProtobuf
 /// by clients, reloading the rules directory, and the rule book's status.
 struct FrameworksService: Policywatch_V1_Frameworks.SimpleServiceProtocol {
   let registry: RuleBookRegistry
+  let metrics: ServiceMetrics
 
   func listFrameworks(
     request: Policywatch_V1_ListFrameworksRequest,
@@ -62,6 +63,9 @@ struct FrameworksService: Policywatch_V1_Frameworks.SimpleServiceProtocol {
     context: ServerContext
   ) async throws -> Policywatch_V1_ReloadRulesResponse {
     let outcome = self.registry.reload()
+    self.metrics.reloadAttempted(succeeded: outcome.diagnostics.isEmpty)
+    self.metrics.ruleBook(
+      revision: outcome.book.revision, frameworks: outcome.book.frameworks.count)
     var response = Policywatch_V1_ReloadRulesResponse()
     response.reloaded = outcome.reloaded
     response.rulebookRevision = outcome.book.revision

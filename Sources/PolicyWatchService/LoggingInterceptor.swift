@@ -5,10 +5,12 @@ import Logging
 /// the peer. Streaming calls are logged when their response stream ends.
 public struct LoggingInterceptor: ServerInterceptor {
   let logger: Logger
+  let metrics: ServiceMetrics?
 
-  /// Creates an interceptor that logs through `logger`.
-  public init(logger: Logger) {
+  /// Creates an interceptor that logs through `logger` and counts in `metrics`.
+  public init(logger: Logger, metrics: ServiceMetrics? = nil) {
     self.logger = logger
+    self.metrics = metrics
   }
 
   public func intercept<Input: Sendable, Output: Sendable>(
@@ -75,6 +77,7 @@ public struct LoggingInterceptor: ServerInterceptor {
     }
     metadata["status"] = "\(code)"
     self.logger.info("rpc", metadata: metadata)
+    self.metrics?.requestFinished(method: method, code: code, duration: elapsed)
   }
 
   /// The code's canonical gRPC name, e.g. `NOT_FOUND`.

@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import NIOCore
 import PolicyRules
 import PolicyStore
 import PolicyWatchAPI
@@ -17,6 +18,8 @@ public struct ServerConfiguration: Sendable {
   public var rulesDirectory: String
   /// How commits reach the disk.
   public var durability: SQLiteVerdictStore.Durability = .full
+  /// Where to serve Prometheus metrics (`GET /metrics`); none when nil.
+  public var metricsListen: ListenAddress?
 
   /// Creates a configuration; the defaults are those of `policywatch serve`.
   public init(
@@ -61,6 +64,8 @@ public final class PolicyWatchServer: Service {
   public let health: HealthStatusRegistry
   /// The live rule book.
   public let rules: RuleBookRegistry
+  /// The Prometheus metrics.
+  public let metrics = ServiceMetrics()
   private let boundAddress: AsyncStream<ListenAddress>
   private let boundAddressContinuation: AsyncStream<ListenAddress>.Continuation
 
@@ -93,13 +98,31 @@ public final class PolicyWatchServer: Service {
 
     let databasePath = (self.configuration.dataDirectory as NSString).appendingPathComponent(
       "policywatch.sqlite")
+    let metrics = self.metrics
     let store = try SQLiteVerdictStore(
-      path: databasePath, durability: self.configuration.durability)
+      path: databasePath, durability: self.configuration.durability
+    ) {
+      size, duration in metrics.commit(batchSize: size, duration: duration)
+    }
+    metrics.ruleBook(
+      revision: self.rules.current.revision, frameworks: self.rules.current.frameworks.count)
+    var metricsChannel: (any Channel)? = nil
+    if let metricsAddress = self.configuration.metricsListen {
+      let (channel, port) = try await MetricsEndpoint(registry: metrics.registry).start(
+        host: metricsAddress.host == "localhost" ? "127.0.0.1" : metricsAddress.host,
+        port: metricsAddress.port)
+      metricsChannel = channel
+      self.logger.info(
+        "metrics listening",
+        metadata: ["address": "\(ListenAddress(host: metricsAddress.host, port: port))"])
+    }
+    defer { metricsChannel?.close(promise: nil) }
     let services: [any RegistrableRPCService] = [
-      EvaluatorService(registry: self.rules, limits: RequestLimits(), store: store),
+      EvaluatorService(
+        registry: self.rules, limits: RequestLimits(), store: store, metrics: metrics),
       VerdictsService(store: store),
       ProposalsService(store: store),
-      FrameworksService(registry: self.rules),
+      FrameworksService(registry: self.rules, metrics: metrics),
       HealthService(registry: self.health),
       try ReflectionService(
         serviceNames: Self.policyServices + [
@@ -119,7 +142,7 @@ public final class PolicyWatchServer: Service {
     let server = GRPCServer(
       transport: transport,
       services: services,
-      interceptors: [LoggingInterceptor(logger: self.logger)]
+      interceptors: [LoggingInterceptor(logger: self.logger, metrics: metrics)]
     )
 
     try await withGracefulShutdownHandler {

@@ -45,9 +45,19 @@ struct Serve: AsyncParsableCommand {
   )
   var durability: SQLiteVerdictStore.Durability = .full
 
+  @Option(
+    help: ArgumentHelp(
+      "Serve Prometheus metrics on http://host:port/metrics (off by default).",
+      valueName: "host:port"))
+  var metricsListen: String?
+
   @OptionGroup var logging: LoggingOptions
 
   func validate() throws {
+    if let metricsListen, ListenAddress(metricsListen) == nil {
+      throw ValidationError(
+        "--metrics-listen '\(metricsListen)' is not host:port (e.g. 127.0.0.1:9090)")
+    }
     guard ListenAddress(self.listen) != nil else {
       throw ValidationError(
         "--listen '\(self.listen)' is not host:port (e.g. 127.0.0.1:50051 or [::1]:50051)"
@@ -66,6 +76,7 @@ struct Serve: AsyncParsableCommand {
           var configuration = ServerConfiguration(
             listen: address, dataDirectory: self.dataDir, rulesDirectory: self.rules)
           configuration.durability = self.durability
+          configuration.metricsListen = self.metricsListen.flatMap(ListenAddress.init)
           return configuration
         }(),
         logger: logger

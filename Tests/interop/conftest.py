@@ -75,6 +75,7 @@ class Server:
         self.lines = []
         self._listening = threading.Event()
         self.address = None
+        self.metrics_address = None
         threading.Thread(target=self._read_log, daemon=True).start()
         if not self._listening.wait(timeout=60):
             self.process.kill()
@@ -83,6 +84,9 @@ class Server:
     def _read_log(self):
         for line in self.process.stderr:
             self.lines.append(line.rstrip("\n"))
+            metrics = re.search(r'msg="metrics listening" .*address=(\S+)', line)
+            if metrics:
+                self.metrics_address = metrics.group(1)
             match = re.search(r"msg=listening .*address=(\S+)", line)
             if match and not self._listening.is_set():
                 self.address = match.group(1)
