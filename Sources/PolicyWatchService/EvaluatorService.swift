@@ -5,8 +5,10 @@ import PolicyRules
 import PolicyStore
 import PolicyWatchAPI
 
-/// Limits on what a client may send; flags of `policywatch serve` in a later version.
+/// Limits on what a client may send (flags of `policywatch serve`).
 public struct RequestLimits: Sendable {
+  /// The largest request message, in bytes; larger ones get RESOURCE_EXHAUSTED from the transport.
+  public var maxRequestBytes = 4 * 1024 * 1024
   public var maxBodyCharacters = 1_000_000
   public var maxListLength = 1000
   public var maxFieldCharacters = 10_000

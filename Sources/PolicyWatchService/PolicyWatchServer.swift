@@ -20,6 +20,8 @@ public struct ServerConfiguration: Sendable {
   public var durability: SQLiteVerdictStore.Durability = .full
   /// Where to serve Prometheus metrics (`GET /metrics`); none when nil.
   public var metricsListen: ListenAddress?
+  /// What a client may send.
+  public var limits = RequestLimits()
 
   /// Creates a configuration; the defaults are those of `policywatch serve`.
   public init(
@@ -119,7 +121,7 @@ public final class PolicyWatchServer: Service {
     defer { metricsChannel?.close(promise: nil) }
     let services: [any RegistrableRPCService] = [
       EvaluatorService(
-        registry: self.rules, limits: RequestLimits(), store: store, metrics: metrics),
+        registry: self.rules, limits: self.configuration.limits, store: store, metrics: metrics),
       VerdictsService(store: store),
       ProposalsService(store: store),
       FrameworksService(registry: self.rules, metrics: metrics),
@@ -137,7 +139,10 @@ public final class PolicyWatchServer: Service {
       address: address.isIPv6
         ? .ipv6(host: address.host, port: address.port)
         : .ipv4(host: address.host, port: address.port),
-      transportSecurity: .plaintext
+      transportSecurity: .plaintext,
+      config: .defaults { config in
+        config.rpc.maxRequestPayloadSize = self.configuration.limits.maxRequestBytes
+      }
     )
     let server = GRPCServer(
       transport: transport,

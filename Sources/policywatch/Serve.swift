@@ -51,9 +51,26 @@ struct Serve: AsyncParsableCommand {
       valueName: "host:port"))
   var metricsListen: String?
 
+  @Option(help: "The largest request message, in bytes.")
+  var maxRequestBytes: Int = 4 * 1024 * 1024
+
+  @Option(help: "The longest proposal body, in characters.")
+  var maxBodyChars: Int = 1_000_000
+
+  @Option(
+    help:
+      "The most items in a proposal's lists (participants, commitments, sponsors, sectors, instruments)."
+  )
+  var maxListLength: Int = 1000
+
   @OptionGroup var logging: LoggingOptions
 
   func validate() throws {
+    if self.maxRequestBytes < 1024 || self.maxBodyChars < 1 || self.maxListLength < 1 {
+      throw ValidationError(
+        "--max-request-bytes must be at least 1024, --max-body-chars and --max-list-length at least 1"
+      )
+    }
     if let metricsListen, ListenAddress(metricsListen) == nil {
       throw ValidationError(
         "--metrics-listen '\(metricsListen)' is not host:port (e.g. 127.0.0.1:9090)")
@@ -77,6 +94,9 @@ struct Serve: AsyncParsableCommand {
             listen: address, dataDirectory: self.dataDir, rulesDirectory: self.rules)
           configuration.durability = self.durability
           configuration.metricsListen = self.metricsListen.flatMap(ListenAddress.init)
+          configuration.limits.maxRequestBytes = self.maxRequestBytes
+          configuration.limits.maxBodyCharacters = self.maxBodyChars
+          configuration.limits.maxListLength = self.maxListLength
           return configuration
         }(),
         logger: logger

@@ -204,3 +204,47 @@ def test_evaluate_stream_answers_in_order_with_item_errors(stubs, server):
             continue
         assert not response.HasField("error") and len(response.verdicts) == 1
         assert (response.verdicts[0].sequence == 0) == (i % 2 == 0)
+
+
+def test_limits_are_flags_and_oversized_input_is_refused(stubs):
+    from policywatch.v1 import evaluator_pb2, evaluator_pb2_grpc, proposal_pb2
+
+    server = Server("--max-body-chars", "100", "--max-list-length", "3", "--max-request-bytes", "65536")
+    try:
+        with server.channel() as channel:
+            evaluator = evaluator_pb2_grpc.EvaluatorStub(channel)
+            cases = [
+                proposal_pb2.Proposal(id="L1", title="t", body="x" * 101),
+                proposal_pb2.Proposal(id="L2", title="t", sponsors=["a", "b", "c", "d"]),
+            ]
+            for proposal in cases:
+                with pytest.raises(grpc.RpcError) as error:
+                    evaluator.Evaluate(evaluator_pb2.EvaluateRequest(proposal=proposal, dry_run=True), timeout=10)
+                assert error.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, proposal.id
+            # Over --max-request-bytes the transport resets the stream (grpc-swift-nio-transport
+            # 2.9 sends RST_STREAM rather than a status): refused either way, and the server stays up.
+            with pytest.raises(grpc.RpcError) as error:
+                evaluator.Evaluate(evaluator_pb2.EvaluateRequest(
+                    proposal=proposal_pb2.Proposal(id="L3", title="t", body="y" * 70000), dry_run=True), timeout=10)
+            assert error.value.code() in (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.CANCELLED)
+            ok = evaluator.Evaluate(evaluator_pb2.EvaluateRequest(
+                proposal=proposal_pb2.Proposal(id="L4", title="t", body="x" * 100), dry_run=True), timeout=10)
+            assert ok.verdicts
+    finally:
+        server.stop()
+
+
+def test_an_expired_deadline_stores_nothing(stubs, server):
+    from policywatch.v1 import evaluator_pb2, evaluator_pb2_grpc, proposal_pb2, proposals_pb2, proposals_pb2_grpc
+
+    with server.channel() as channel:
+        evaluator = evaluator_pb2_grpc.EvaluatorStub(channel)
+        with pytest.raises(grpc.RpcError) as error:
+            evaluator.Evaluate(evaluator_pb2.EvaluateRequest(
+                proposal=proposal_pb2.Proposal(id="D1", title="t", body="Training. " * 20000)), timeout=0.001)
+        assert error.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        import time
+        time.sleep(1)
+        with pytest.raises(grpc.RpcError) as missing:
+            proposals_pb2_grpc.ProposalsStub(channel).GetProposal(proposals_pb2.GetProposalRequest(id="D1"), timeout=10)
+        assert missing.value.code() == grpc.StatusCode.NOT_FOUND
