@@ -13,8 +13,10 @@ struct MetricsEndpoint {
     let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
       .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
       .childChannelInitializer { channel in
-        channel.pipeline.configureHTTPServerPipeline().flatMap {
-          channel.pipeline.addHandler(MetricsHandler(registry: registry))
+        // Built on the channel's event loop, so the handler never crosses threads.
+        channel.eventLoop.makeCompletedFuture {
+          try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+          try channel.pipeline.syncOperations.addHandler(MetricsHandler(registry: registry))
         }
       }
       .bind(host: host, port: port).get()

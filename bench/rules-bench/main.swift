@@ -38,8 +38,6 @@ let vocabulary = """
   """.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init).filter { !$0.isEmpty }
 
 func makeProposal() -> Policywatch_V1_Proposal {
-  var generator = SystemRandomNumberGenerator()
-  _ = generator
   var proposal = Policywatch_V1_Proposal()
   proposal.id = "BENCH-1"
   proposal.title = "Shared AI Skills and Compute Partnership"
