@@ -210,31 +210,21 @@ struct CELPlanner {
     _ expr: CELExpr, function: String, target: CELExpr?, args: [CELExpr]
   ) throws -> Eval {
     switch function {
-    case "_&&_" where args.count == 2:
+    case "_&&_" where args.count == 2, "_||_" where args.count == 2:
+      // Commutative and error-absorbing: the decisive value (false for &&, true for ||) on
+      // either side decides, even when the other side is an error.
+      let decisive = function == "_||_"
       let left = try self.plan(args[0])
       let right = try self.plan(args[1])
       return { frame in
         let a = left(frame)
-        if case .bool(false) = a { return a }
+        if case .bool(let value) = a, value == decisive { return a }
         let b = right(frame)
-        if case .bool(false) = b { return b }
-        if case .bool(true) = a, case .bool(true) = b { return a }
+        if case .bool(let value) = b, value == decisive { return b }
+        if case .bool = a, case .bool = b { return a }
         if a.isError { return a }
         if b.isError { return b }
-        return CELValue.noSuchOverload("_&&_", a, b)
-      }
-    case "_||_" where args.count == 2:
-      let left = try self.plan(args[0])
-      let right = try self.plan(args[1])
-      return { frame in
-        let a = left(frame)
-        if case .bool(true) = a { return a }
-        let b = right(frame)
-        if case .bool(true) = b { return b }
-        if case .bool(false) = a, case .bool(false) = b { return a }
-        if a.isError { return a }
-        if b.isError { return b }
-        return CELValue.noSuchOverload("_||_", a, b)
+        return CELValue.noSuchOverload(function, a, b)
       }
     case "_?_:_" where args.count == 3:
       let condition = try self.plan(args[0])
