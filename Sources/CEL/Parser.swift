@@ -114,11 +114,16 @@ public struct CELParser {
 
   // MARK: - Nodes
 
-  private mutating func node(_ kind: CELExpr.Kind, at offset: Int) -> CELExpr {
+  /// A fresh node id, remembering where in the source it stands.
+  private mutating func newID(at offset: Int) -> Int {
     let id = self.nextID
     self.nextID += 1
     self.offsets[id] = offset
-    return CELExpr(id: id, kind: kind)
+    return id
+  }
+
+  private mutating func node(_ kind: CELExpr.Kind, at offset: Int) -> CELExpr {
+    CELExpr(id: self.newID(at: offset), kind: kind)
   }
 
   private mutating func call(_ function: String, _ args: [CELExpr], at offset: Int) -> CELExpr {
@@ -278,9 +283,18 @@ public struct CELParser {
 
   /// Comma-separated expressions up to `closing` (trailing comma allowed); consumes `closing`.
   private mutating func parseList(closing: String) throws -> [CELExpr] {
-    var items: [CELExpr] = []
+    try self.parseSeparated(closing: closing) { parser in try parser.parseExpression() }
+  }
+
+  /// Comma-separated items up to `closing` (trailing comma allowed); consumes `closing`. Lists,
+  /// call arguments, map literals and object literals all read this way.
+  private mutating func parseSeparated<Item>(
+    closing: String,
+    _ item: (inout CELParser) throws -> Item
+  ) throws -> [Item] {
+    var items: [Item] = []
     while !self.isPunctuation(closing) {
-      items.append(try self.parseExpression())
+      items.append(try item(&self))
       if self.isPunctuation(",") {
         self.advance()
       } else if !self.isPunctuation(closing) {
@@ -405,47 +419,27 @@ public struct CELParser {
   }
 
   private mutating func parseMapLiteral(at offset: Int) throws -> CELExpr {
-    var entries: [CELExpr.MapEntry] = []
-    while !self.isPunctuation("}") {
-      let key = try self.parseExpression()
-      let colonOffset = self.token.offset
-      try self.expect(":")
-      let value = try self.parseExpression()
-      let id = self.nextID
-      self.nextID += 1
-      self.offsets[id] = colonOffset
-      entries.append(CELExpr.MapEntry(id: id, key: key, value: value))
-      if self.isPunctuation(",") {
-        self.advance()
-      } else if !self.isPunctuation("}") {
-        throw self.error("expected ',' or '}' but found \(self.describe(self.token))")
-      }
+    let entries = try self.parseSeparated(closing: "}") { parser -> CELExpr.MapEntry in
+      let key = try parser.parseExpression()
+      let colonOffset = parser.token.offset
+      try parser.expect(":")
+      let value = try parser.parseExpression()
+      return CELExpr.MapEntry(id: parser.newID(at: colonOffset), key: key, value: value)
     }
-    self.advance()
     return self.node(.map(entries: entries), at: offset)
   }
 
   private mutating func parseObjectLiteral(typeName: String, at offset: Int) throws -> CELExpr {
-    var fields: [CELExpr.FieldEntry] = []
-    while !self.isPunctuation("}") {
-      guard case .identifier(let field) = self.token.kind else {
-        throw self.error("expected a field name but found \(self.describe(self.token))")
+    let fields = try self.parseSeparated(closing: "}") { parser -> CELExpr.FieldEntry in
+      guard case .identifier(let field) = parser.token.kind else {
+        throw parser.error("expected a field name but found \(parser.describe(parser.token))")
       }
-      let fieldOffset = self.token.offset
-      self.advance()
-      try self.expect(":")
-      let value = try self.parseExpression()
-      let id = self.nextID
-      self.nextID += 1
-      self.offsets[id] = fieldOffset
-      fields.append(CELExpr.FieldEntry(id: id, name: field, value: value))
-      if self.isPunctuation(",") {
-        self.advance()
-      } else if !self.isPunctuation("}") {
-        throw self.error("expected ',' or '}' but found \(self.describe(self.token))")
-      }
+      let fieldOffset = parser.token.offset
+      parser.advance()
+      try parser.expect(":")
+      let value = try parser.parseExpression()
+      return CELExpr.FieldEntry(id: parser.newID(at: fieldOffset), name: field, value: value)
     }
-    self.advance()
     return self.node(.object(typeName: typeName, fields: fields), at: offset)
   }
 

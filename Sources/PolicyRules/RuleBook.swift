@@ -318,27 +318,23 @@ public enum RuleBookLoader {
     }
 
     func compileExpression(_ source: SourceText, ruleID: String, role: String) -> CELProgram? {
+      func reject(_ message: String) -> CELProgram? {
+        let (line, column) = source.position.filePosition(line: 1, column: 1)
+        diagnostics.append(
+          Diagnostic(
+            file: model.path, line: line, column: column,
+            message: "\(role) of rule '\(ruleID)' \(message)"))
+        return nil
+      }
       do {
         let program = try env.compile(source.text, name: ruleID)
         if program.resultType != .bool && program.resultType != .dyn {
-          let (line, column) = source.position.filePosition(line: 1, column: 1)
-          diagnostics.append(
-            Diagnostic(
-              file: model.path, line: line, column: column,
-              message:
-                "\(role) of rule '\(ruleID)' must be a bool expression, but it is \(program.resultType)"
-            ))
-          return nil
+          return reject("must be a bool expression, but it is \(program.resultType)")
         }
         if program.costEstimate.maximum > ruleCostBudget {
-          let (line, column) = source.position.filePosition(line: 1, column: 1)
-          diagnostics.append(
-            Diagnostic(
-              file: model.path, line: line, column: column,
-              message:
-                "\(role) of rule '\(ruleID)' may cost up to \(program.costEstimate.maximum), more than the budget of \(ruleCostBudget); avoid nesting comprehensions over large lists"
-            ))
-          return nil
+          return reject(
+            "may cost up to \(program.costEstimate.maximum), more than the budget of \(ruleCostBudget); avoid nesting comprehensions over large lists"
+          )
         }
         return program
       } catch let error as CELCompileError {
