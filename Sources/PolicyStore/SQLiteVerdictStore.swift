@@ -25,25 +25,35 @@ public final class SQLiteVerdictStore: VerdictStore, @unchecked Sendable {
   private let reader: SQLiteConnection
   private let readLock = NSLock()
   private let writeQueue = DispatchQueue(label: "policywatch.store.writer")
+  /// The latest sequence committed; read and written on `writeQueue` only.
+  private var writerSequence: Int64 = 0
   private struct Pending {
     var record: EvaluationRecord
     var continuation: CheckedContinuation<StoredEvaluation, any Error>
   }
   private let pending = Mutex<(items: [Pending], scheduled: Bool)>(([], false))
   private let observeBatch: @Sendable (Int, Duration) -> Void
+  private let publish: @Sendable ([Policywatch_V1_VerdictEvent], Int64) -> Void
 
-  /// Opens (and creates or migrates) the database at `path`.
+  /// Opens (and creates or migrates) the database at `path`. After each commit, on one serial
+  /// queue and so in sequence order, `publish` receives the events committed and the latest
+  /// sequence, before any caller of the batch is answered.
   public init(
     path: String,
     durability: Durability = .full,
-    observeBatch: @escaping @Sendable (Int, Duration) -> Void = { _, _ in }
+    observeBatch: @escaping @Sendable (Int, Duration) -> Void = { _, _ in },
+    publish: @escaping @Sendable ([Policywatch_V1_VerdictEvent], Int64) -> Void = { _, _ in }
   ) throws {
     self.writer = try SQLiteConnection(path: path)
     try self.writer.execute("PRAGMA journal_mode=WAL")
     try self.writer.execute("PRAGMA synchronous=\(durability == .full ? "FULL" : "NORMAL")")
     try Self.migrate(self.writer)
     self.reader = try SQLiteConnection(path: path)
+    let latest = try self.writer.prepare("SELECT COALESCE(MAX(sequence), 0) FROM verdicts")
+    try latest.bind([])
+    self.writerSequence = try latest.step() ? latest.int(0) : 0
     self.observeBatch = observeBatch
+    self.publish = publish
   }
 
   static let migrations: [String] = [
@@ -58,7 +68,21 @@ public final class SQLiteVerdictStore: VerdictStore, @unchecked Sendable {
       created_at INTEGER NOT NULL, data BLOB NOT NULL);
     CREATE INDEX verdicts_by_proposal ON verdicts(proposal_id, sequence);
     CREATE INDEX verdicts_by_framework ON verdicts(framework_id, sequence);
+    """,
+    // 2: events for watchers (1 created, 2 changed, 0 none: a re-evaluation that changed
+    // nothing), the rule book revision of each verdict, re-evaluation jobs and metadata.
     """
+    ALTER TABLE verdicts ADD COLUMN event INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE verdicts ADD COLUMN previous_outcome INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE verdicts ADD COLUMN rulebook_revision TEXT NOT NULL DEFAULT '';
+    CREATE INDEX verdicts_by_proposal_framework ON verdicts(proposal_id, framework_id, sequence);
+    CREATE TABLE reevaluation_jobs(
+      id TEXT PRIMARY KEY, rulebook_revision TEXT NOT NULL, framework_ids TEXT NOT NULL,
+      only_stale INTEGER NOT NULL, state TEXT NOT NULL, cursor TEXT NOT NULL, done INTEGER NOT NULL,
+      total INTEGER NOT NULL, changed INTEGER NOT NULL, started_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL);
+    CREATE TABLE metadata(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
   ]
 
   /// Applies the migrations the database has not seen yet, each in its own transaction.
@@ -115,6 +139,7 @@ public final class SQLiteVerdictStore: VerdictStore, @unchecked Sendable {
       do {
         let results = try self.commit(batch.map(\.record))
         self.observeBatch(batch.count, ContinuousClock.now - started)
+        self.publish(results.flatMap(\.events), self.writerSequence)
         for (item, result) in zip(batch, results) { item.continuation.resume(returning: result) }
       } catch {
         for item in batch { item.continuation.resume(throwing: error) }
@@ -134,9 +159,12 @@ public final class SQLiteVerdictStore: VerdictStore, @unchecked Sendable {
         "INSERT INTO proposals(id, revision, content_hash, data, received_at) VALUES (?, ?, ?, ?, ?)"
       )
       let insertVerdict = try db.prepare(
-        "INSERT INTO verdicts(id, proposal_id, proposal_revision, framework_id, outcome, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO verdicts(id, proposal_id, proposal_revision, framework_id, outcome, created_at, data, event, previous_outcome, rulebook_revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
       )
       let updateVerdict = try db.prepare("UPDATE verdicts SET data = ? WHERE sequence = ?")
+      let latestOutcome = try db.prepare(
+        "SELECT outcome FROM verdicts WHERE proposal_id = ? AND framework_id = ? ORDER BY sequence DESC LIMIT 1"
+      )
       var results: [StoredEvaluation] = []
       for record in records {
         let id = record.proposal.id
@@ -154,22 +182,45 @@ public final class SQLiteVerdictStore: VerdictStore, @unchecked Sendable {
           ])
         }
         var stored: [Policywatch_V1_Verdict] = []
+        var events: [Policywatch_V1_VerdictEvent] = []
         for var verdict in record.verdicts {
           verdict.id = UUID().uuidString.lowercased()
           verdict.proposalRevision = revision
           let created = verdict.hasCreatedAt ? verdict.createdAt.date : Date()
+          var event = Policywatch_V1_VerdictEvent()
+          event.kind = .created
+          if record.reevaluation {
+            try latestOutcome.bind([.text(id), .text(verdict.frameworkID)])
+            if try latestOutcome.step() {
+              let previous =
+                Policywatch_V1_Outcome(rawValue: Int(latestOutcome.int(0))) ?? .unspecified
+              event.kind = previous == verdict.outcome ? .unspecified : .changed
+              event.previousOutcome = previous
+            }
+          }
           try insertVerdict.run([
             .text(verdict.id), .text(id), .int(revision), .text(verdict.frameworkID),
             .int(Int64(verdict.outcome.rawValue)),
             .int(Self.microseconds(created)), .blob(Data()),
+            .int(Int64(event.kind.rawValue)), .int(Int64(event.previousOutcome.rawValue)),
+            .text(verdict.rulebookRevision),
           ])
           verdict.sequence = db.lastInsertRowID
           try updateVerdict.run([.blob(try verdict.serializedData()), .int(verdict.sequence)])
           stored.append(verdict)
+          if event.kind != .unspecified {
+            event.sequence = verdict.sequence
+            event.verdict = verdict
+            events.append(event)
+          }
         }
-        results.append(StoredEvaluation(proposalRevision: revision, verdicts: stored))
+        results.append(
+          StoredEvaluation(proposalRevision: revision, verdicts: stored, events: events))
       }
       try db.execute("COMMIT")
+      if let last = results.last(where: { !$0.verdicts.isEmpty })?.verdicts.last {
+        self.writerSequence = last.sequence
+      }
       return results
     } catch {
       try? db.execute("ROLLBACK")
@@ -264,6 +315,143 @@ public final class SQLiteVerdictStore: VerdictStore, @unchecked Sendable {
       var proposals: [Policywatch_V1_StoredProposal] = []
       while try statement.step() { proposals.append(try Self.storedProposal(statement)) }
       return proposals
+    }
+  }
+
+  public func events(after: Int64, matching filter: EventFilter, limit: Int) async throws
+    -> [Policywatch_V1_VerdictEvent]
+  {
+    var conditions = ["sequence > ?", "event != 0"]
+    var values: [SQLiteStatement.Value] = [.int(after)]
+    func oneOf(_ column: String, _ items: [SQLiteStatement.Value]) {
+      guard !items.isEmpty else { return }
+      conditions.append("\(column) IN (\(items.map { _ in "?" }.joined(separator: ", ")))")
+      values.append(contentsOf: items)
+    }
+    oneOf("framework_id", filter.frameworkIDs.sorted().map { .text($0) })
+    oneOf("proposal_id", filter.proposalIDs.sorted().map { .text($0) })
+    oneOf("outcome", filter.outcomes.map { .int(Int64($0.rawValue)) })
+    values.append(.int(Int64(limit)))
+    let sql =
+      "SELECT data, event, previous_outcome, sequence FROM verdicts WHERE \(conditions.joined(separator: " AND ")) ORDER BY sequence LIMIT ?"
+    return try self.read { db in
+      let statement = try db.prepare(sql)
+      try statement.bind(values)
+      var events: [Policywatch_V1_VerdictEvent] = []
+      while try statement.step() {
+        var event = Policywatch_V1_VerdictEvent()
+        event.verdict = try Policywatch_V1_Verdict(serializedBytes: statement.blob(0))
+        event.kind = Policywatch_V1_VerdictEvent.Kind(rawValue: Int(statement.int(1))) ?? .created
+        event.previousOutcome =
+          Policywatch_V1_Outcome(rawValue: Int(statement.int(2))) ?? .unspecified
+        event.sequence = statement.int(3)
+        events.append(event)
+      }
+      return events
+    }
+  }
+
+  public func latestSequence() async throws -> Int64 {
+    try self.read { db in try Self.scalar(db, "SELECT COALESCE(MAX(sequence), 0) FROM verdicts") }
+  }
+
+  public func proposalCount() async throws -> Int64 {
+    try self.read { db in try Self.scalar(db, "SELECT COUNT(DISTINCT id) FROM proposals") }
+  }
+
+  static func scalar(_ db: SQLiteConnection, _ sql: String) throws -> Int64 {
+    let statement = try db.prepare(sql)
+    try statement.bind([])
+    return try statement.step() ? statement.int(0) : 0
+  }
+
+  public func latestRulebookRevisions(proposalID: String) async throws -> [String: String] {
+    try self.read { db in
+      let statement = try db.prepare(
+        """
+        SELECT v.framework_id, v.rulebook_revision FROM verdicts v
+        WHERE v.proposal_id = ?1 AND v.sequence = (
+          SELECT MAX(sequence) FROM verdicts w WHERE w.proposal_id = ?1 AND w.framework_id = v.framework_id)
+        """)
+      try statement.bind([.text(proposalID)])
+      var revisions: [String: String] = [:]
+      while try statement.step() { revisions[statement.text(0)] = statement.text(1) }
+      return revisions
+    }
+  }
+
+  // MARK: Jobs and metadata
+
+  /// Runs `body` on the writer connection, after the appends queued before it.
+  private func write<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T)
+    async throws -> T
+  {
+    try await withCheckedThrowingContinuation { continuation in
+      self.writeQueue.async {
+        continuation.resume(with: Result { try body(self.writer) })
+      }
+    }
+  }
+
+  public func saveJob(_ job: ReevaluationJobRecord) async throws {
+    try await self.write { db in
+      try db.prepare(
+        """
+        INSERT INTO reevaluation_jobs(id, rulebook_revision, framework_ids, only_stale, state, cursor,
+          done, total, changed, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(id) DO UPDATE SET state = excluded.state, cursor = excluded.cursor,
+          done = excluded.done, total = excluded.total, changed = excluded.changed,
+          updated_at = excluded.updated_at, framework_ids = excluded.framework_ids,
+          rulebook_revision = excluded.rulebook_revision
+        """
+      ).run([
+        .text(job.id), .text(job.rulebookRevision), .text(job.frameworkIDs.joined(separator: ",")),
+        .int(job.onlyStale ? 1 : 0), .text(job.state.rawValue), .text(job.cursor), .int(job.done),
+        .int(job.total), .int(job.changed), .int(Self.microseconds(job.startedAt)),
+        .int(Self.microseconds(job.updatedAt)),
+      ])
+    }
+  }
+
+  public func runningJobs() async throws -> [ReevaluationJobRecord] {
+    try self.read { db in
+      let statement = try db.prepare(
+        """
+        SELECT id, rulebook_revision, framework_ids, only_stale, state, cursor, done, total, changed,
+          started_at, updated_at FROM reevaluation_jobs WHERE state = 'running' ORDER BY started_at
+        """)
+      try statement.bind([])
+      var jobs: [ReevaluationJobRecord] = []
+      func date(_ column: Int32) -> Date {
+        Date(timeIntervalSince1970: Double(statement.int(column)) / 1_000_000)
+      }
+      while try statement.step() {
+        jobs.append(
+          ReevaluationJobRecord(
+            id: statement.text(0), rulebookRevision: statement.text(1),
+            frameworkIDs: statement.text(2).split(separator: ",").map(String.init),
+            onlyStale: statement.int(3) != 0,
+            state: ReevaluationJobRecord.State(rawValue: statement.text(4)) ?? .running,
+            cursor: statement.text(5), done: statement.int(6), total: statement.int(7),
+            changed: statement.int(8), startedAt: date(9), updatedAt: date(10)))
+      }
+      return jobs
+    }
+  }
+
+  public func metadata(_ key: String) async throws -> String? {
+    try self.read { db in
+      let statement = try db.prepare("SELECT value FROM metadata WHERE key = ?")
+      try statement.bind([.text(key)])
+      return try statement.step() ? statement.text(0) : nil
+    }
+  }
+
+  public func setMetadata(_ key: String, _ value: String) async throws {
+    try await self.write { db in
+      try db.prepare(
+        "INSERT INTO metadata(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+      ).run([.text(key), .text(value)])
     }
   }
 

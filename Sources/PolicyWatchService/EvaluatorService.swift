@@ -131,6 +131,7 @@ struct EvaluatorService: Policywatch_V1_Evaluator.SimpleServiceProtocol {
   let limits: RequestLimits
   let store: any VerdictStore
   let metrics: ServiceMetrics
+  let reevaluator: Reevaluator
 
   func evaluate(
     request: Policywatch_V1_EvaluateRequest,
@@ -138,7 +139,7 @@ struct EvaluatorService: Policywatch_V1_Evaluator.SimpleServiceProtocol {
   ) async throws -> Policywatch_V1_EvaluateResponse {
     try ProposalValidator.validate(request, limits: self.limits)
     let book = self.registry.current
-    let verdicts: [Policywatch_V1_Verdict]
+    var verdicts: [Policywatch_V1_Verdict]
     do {
       verdicts = try PolicyEngine.evaluate(
         request.proposal, book: book, frameworkIDs: request.frameworkIds)
@@ -152,6 +153,7 @@ struct EvaluatorService: Policywatch_V1_Evaluator.SimpleServiceProtocol {
           )
         ])
     }
+    for index in verdicts.indices { verdicts[index].requestedBy = "anonymous" }
     var response = Policywatch_V1_EvaluateResponse()
     response.proposalID = request.proposal.id
     response.proposalHash =
@@ -229,13 +231,58 @@ struct EvaluatorService: Policywatch_V1_Evaluator.SimpleServiceProtocol {
     return answer
   }
 
+  /// Starts a re-evaluation job (or joins the running one when it covers the request) and
+  /// streams its progress until it is over. The job goes on if the client goes away.
   func reevaluate(
     request: Policywatch_V1_ReevaluateRequest,
     response: RPCWriter<Policywatch_V1_ReevaluateProgress>,
     context: ServerContext
   ) async throws {
-    throw RPCError(
-      code: .unimplemented,
-      message: "\(context.descriptor.fullyQualifiedMethod) is not implemented by this server yet")
+    let book = self.registry.current
+    for (index, id) in request.frameworkIds.enumerated() where book.framework(id) == nil {
+      throw GoogleRPCStatus(
+        code: .notFound,
+        message:
+          "framework_ids[\(index)]: unknown framework '\(id)'; known frameworks: \(book.frameworks.map(\.id).joined(separator: ", "))",
+        details: [
+          .resourceInfo(
+            ErrorDetails.ResourceInfo(
+              type: "policywatch.v1.Framework", name: id, errorDescription: "unknown framework"))
+        ])
+    }
+    let job = try await self.reevaluator.start(
+      frameworkIDs: request.frameworkIds, onlyStale: request.onlyStale)
+    var sent: Reevaluator.Progress? = nil
+    while true {
+      let progress = job.progress
+      if progress != sent {
+        var message = Policywatch_V1_ReevaluateProgress()
+        message.jobID = job.id
+        message.done = progress.done
+        message.total = progress.total
+        message.changed = progress.changed
+        message.finished = progress.finished
+        message.rulebookRevision = job.book.revision
+        try await response.write(message)
+        sent = progress
+      }
+      if progress.finished { return }
+      if let newer = progress.supersededBy {
+        throw RPCError(
+          code: .aborted,
+          message:
+            "job \(job.id) was superseded by job \(newer), which covers it; call again to follow it"
+        )
+      }
+      if progress.interrupted {
+        throw RPCError(
+          code: .unavailable,
+          message: "the server is shutting down; job \(job.id) resumes when it starts again")
+      }
+      if let failure = progress.failure {
+        throw RPCError(code: .internalError, message: "job \(job.id) failed: \(failure)")
+      }
+      try await Task.sleep(for: .milliseconds(100))
+    }
   }
 }

@@ -8,7 +8,7 @@ import SwiftProtobuf
 /// by clients, reloading the rules directory, and the rule book's status.
 struct FrameworksService: Policywatch_V1_Frameworks.SimpleServiceProtocol {
   let registry: RuleBookRegistry
-  let metrics: ServiceMetrics
+  let reloader: RuleReloader
 
   func listFrameworks(
     request: Policywatch_V1_ListFrameworksRequest,
@@ -62,11 +62,10 @@ struct FrameworksService: Policywatch_V1_Frameworks.SimpleServiceProtocol {
     request: Policywatch_V1_ReloadRulesRequest,
     context: ServerContext
   ) async throws -> Policywatch_V1_ReloadRulesResponse {
-    let outcome = self.registry.reload()
-    self.metrics.reloadAttempted(succeeded: outcome.diagnostics.isEmpty)
-    self.metrics.ruleBook(
-      revision: outcome.book.revision, frameworks: outcome.book.frameworks.count)
+    let result = await self.reloader.reload(trigger: "ReloadRules")
+    let outcome = result.reload
     var response = Policywatch_V1_ReloadRulesResponse()
+    response.reevaluationJobID = result.job?.id ?? ""
     response.reloaded = outcome.reloaded
     response.rulebookRevision = outcome.book.revision
     response.diagnostics = outcome.diagnostics.map(APIConversion.diagnostic)

@@ -7,6 +7,7 @@ import PolicyRules
 import PolicyStore
 import PolicyWatchAPI
 import ServiceLifecycle
+import UnixSignals
 
 /// What `policywatch serve` is configured with.
 public struct ServerConfiguration: Sendable {
@@ -22,6 +23,20 @@ public struct ServerConfiguration: Sendable {
   public var metricsListen: ListenAddress?
   /// What a client may send.
   public var limits = RequestLimits()
+  /// Watchers' buffers, limit and heartbeats.
+  public var watch = WatchSettings()
+  /// How often the rules directory is looked at for changes; nil: never (reload by
+  /// `ReloadRules` or SIGHUP only).
+  public var rulesPollInterval: Duration? = .milliseconds(500)
+  /// How long a change must stay unchanged before it is loaded.
+  public var rulesSettle: Duration = .milliseconds(500)
+  /// Proposals re-evaluated at once by a background job.
+  public var reevaluationConcurrency = 1
+  /// Proposals a re-evaluation job commits together, saving its cursor after each batch.
+  public var reevaluationBatch = 64
+  /// Reload the rules on SIGHUP (`policywatch serve` sets it; an embedding program may not want
+  /// its signals taken).
+  public var reloadOnSIGHUP = false
 
   /// Creates a configuration; the defaults are those of `policywatch serve`.
   public init(
@@ -101,11 +116,19 @@ public final class PolicyWatchServer: Service {
     let databasePath = (self.configuration.dataDirectory as NSString).appendingPathComponent(
       "policywatch.sqlite")
     let metrics = self.metrics
+    let hub = VerdictHub(latest: 0)
     let store = try SQLiteVerdictStore(
-      path: databasePath, durability: self.configuration.durability
-    ) {
-      size, duration in metrics.commit(batchSize: size, duration: duration)
-    }
+      path: databasePath, durability: self.configuration.durability,
+      observeBatch: { size, duration in metrics.commit(batchSize: size, duration: duration) },
+      publish: { events, latest in hub.publish(events, latest: latest) }
+    )
+    hub.publish([], latest: try await store.latestSequence())
+    let reevaluator = Reevaluator(
+      store: store, registry: self.rules, logger: self.logger, metrics: metrics,
+      concurrency: self.configuration.reevaluationConcurrency,
+      pageSize: self.configuration.reevaluationBatch)
+    let reloader = RuleReloader(
+      registry: self.rules, reevaluator: reevaluator, metrics: metrics, logger: self.logger)
     metrics.ruleBook(
       revision: self.rules.current.revision, frameworks: self.rules.current.frameworks.count)
     var metricsChannel: (any Channel)? = nil
@@ -121,10 +144,13 @@ public final class PolicyWatchServer: Service {
     defer { metricsChannel?.close(promise: nil) }
     let services: [any RegistrableRPCService] = [
       EvaluatorService(
-        registry: self.rules, limits: self.configuration.limits, store: store, metrics: metrics),
-      VerdictsService(store: store),
+        registry: self.rules, limits: self.configuration.limits, store: store, metrics: metrics,
+        reevaluator: reevaluator),
+      VerdictsService(
+        store: store, hub: hub, registry: self.rules, watch: self.configuration.watch,
+        metrics: metrics),
       ProposalsService(store: store),
-      FrameworksService(registry: self.rules, metrics: metrics),
+      FrameworksService(registry: self.rules, reloader: reloader),
       HealthService(registry: self.health),
       try ReflectionService(
         serviceNames: Self.policyServices + [
@@ -150,32 +176,62 @@ public final class PolicyWatchServer: Service {
       interceptors: [LoggingInterceptor(logger: self.logger, metrics: metrics)]
     )
 
+    try await reevaluator.resumeAtStart()
+    let heartbeat = self.configuration.watch.heartbeatInterval
+    let watcher = self.configuration.rulesPollInterval.map {
+      RulesDirectoryWatcher(
+        directory: self.configuration.rulesDirectory, interval: $0,
+        settle: self.configuration.rulesSettle)
+    }
+    let reloadOnSIGHUP = self.configuration.reloadOnSIGHUP
     try await withGracefulShutdownHandler {
-      try await withThrowingDiscardingTaskGroup { group in
-        group.addTask { try await server.serve() }
-        let bound = try await transport.listeningAddress
-        let actual = ListenAddress(
-          host: bound.ipv4?.host ?? bound.ipv6?.host ?? address.host,
-          port: bound.ipv4?.port ?? bound.ipv6?.port ?? address.port
-        )
-        self.logger.info(
-          "listening",
-          metadata: [
-            "address": "\(actual)",
-            "data_dir": "\(self.configuration.dataDirectory)",
-            "rules": "\(self.configuration.rulesDirectory)",
-            "rulebook_revision": "\(self.rules.current.revision.prefix(12))",
-            "frameworks": "\(self.rules.current.frameworks.map(\.id).joined(separator: ","))",
-          ]
-        )
-        self.boundAddressContinuation.yield(actual)
+      try await withThrowingTaskGroup(of: Void.self) { background in
+        background.addTask {
+          while (try? await Task.sleep(for: heartbeat)) != nil { hub.tick() }
+        }
+        if let watcher {
+          background.addTask {
+            await watcher.run { _ = await reloader.reload(trigger: "file change") }
+          }
+        }
+        if reloadOnSIGHUP {
+          background.addTask {
+            for await _ in await UnixSignalsSequence(trapping: .sighup) {
+              _ = await reloader.reload(trigger: "SIGHUP")
+            }
+          }
+        }
+        try await withThrowingDiscardingTaskGroup { group in
+          group.addTask { try await server.serve() }
+          let bound = try await transport.listeningAddress
+          let actual = ListenAddress(
+            host: bound.ipv4?.host ?? bound.ipv6?.host ?? address.host,
+            port: bound.ipv4?.port ?? bound.ipv6?.port ?? address.port
+          )
+          self.logger.info(
+            "listening",
+            metadata: [
+              "address": "\(actual)",
+              "data_dir": "\(self.configuration.dataDirectory)",
+              "rules": "\(self.configuration.rulesDirectory)",
+              "rulebook_revision": "\(self.rules.current.revision.prefix(12))",
+              "frameworks": "\(self.rules.current.frameworks.map(\.id).joined(separator: ","))",
+            ]
+          )
+          self.boundAddressContinuation.yield(actual)
+        }
+        // The calls are over: stop what ran beside them.
+        background.cancelAll()
       }
     } onGracefulShutdown: {
       self.logger.info("draining: no new calls; waiting for calls in flight")
       self.health.setAll(.notServing)
       self.health.finishWatchers()
+      hub.close()
       server.beginGracefulShutdown()
+      Task { await reevaluator.shutdown() }
     }
+    await reevaluator.shutdown()
     self.logger.info("stopped")
   }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import GRPCProtobuf
+import PolicyRules
 import PolicyStore
 import PolicyWatchAPI
 import SwiftProtobuf
@@ -46,6 +47,10 @@ enum Paging {
 /// `policywatch.v1.Verdicts`: look-ups and lists of stored verdicts.
 struct VerdictsService: Policywatch_V1_Verdicts.SimpleServiceProtocol {
   let store: any VerdictStore
+  let hub: VerdictHub
+  let registry: RuleBookRegistry
+  let watch: WatchSettings
+  let metrics: ServiceMetrics
 
   func getVerdict(request: Policywatch_V1_GetVerdictRequest, context: ServerContext) async throws
     -> Policywatch_V1_Verdict
@@ -96,15 +101,134 @@ struct VerdictsService: Policywatch_V1_Verdicts.SimpleServiceProtocol {
     return response
   }
 
+  /// Replays stored events after `after_sequence` (when set), then streams live ones from the
+  /// hub. The subscription is made before the replay reads the store, and events are passed on
+  /// only above the last sequence sent, so nothing is missed or repeated across the switch. A
+  /// queue that overflows during the replay means the replay was slower than the live traffic:
+  /// the watcher subscribes again and goes on replaying from the store. Once caught up, an
+  /// overflow means the client reads too slowly: the stream ends with RESOURCE_EXHAUSTED.
   func watchVerdicts(
     request: Policywatch_V1_WatchVerdictsRequest,
     response: RPCWriter<Policywatch_V1_VerdictEvent>,
     context: ServerContext
   ) async throws {
-    throw RPCError(
-      code: .unimplemented,
-      message: "\(context.descriptor.fullyQualifiedMethod) is not implemented by this server yet")
+    let filter = try self.watchFilter(request)
+    var last: Int64? = request.hasAfterSequence ? request.afterSequence : nil
+    while true {
+      guard
+        let subscription = self.hub.subscribe(
+          filter: filter, capacity: self.watch.bufferSize, limit: self.watch.maxWatchers)
+      else {
+        throw RPCError(
+          code: .resourceExhausted,
+          message:
+            "this server already has \(self.watch.maxWatchers) watchers (or is shutting down); try again later"
+        )
+      }
+      self.metrics.watchers(self.hub.watcherCount)
+      defer {
+        self.hub.unsubscribe(subscription)
+        self.metrics.watchers(self.hub.watcherCount)
+      }
+      if var sequence = last {
+        while true {
+          let page = try await self.store.events(
+            after: sequence, matching: filter, limit: Self.replayPage)
+          for event in page {
+            try await response.write(event)
+            sequence = event.sequence
+          }
+          last = sequence
+          if page.count < Self.replayPage { break }
+        }
+      } else {
+        last = subscription.startSequence
+      }
+      live: while true {
+        switch await subscription.next() {
+        case .event(let event):
+          guard event.sequence > last ?? 0 else { continue }
+          try await response.write(event)
+          last = event.sequence
+        case .heartbeat(let latest):
+          var heartbeat = Policywatch_V1_VerdictEvent()
+          heartbeat.kind = .heartbeat
+          heartbeat.sequence = max(latest, last ?? 0)
+          try await response.write(heartbeat)
+        case .overflow(let caughtUp):
+          if !caughtUp { break live }
+          self.metrics.watcherEnded(reason: "slow")
+          throw RPCError(
+            code: .resourceExhausted,
+            message:
+              "this watcher fell more than \(self.watch.bufferSize) events behind; resume with after_sequence=\(last ?? 0)"
+          )
+        case .closed:
+          if Task.isCancelled { throw CancellationError() }
+          self.metrics.watcherEnded(reason: "shutdown")
+          throw RPCError(
+            code: .unavailable,
+            message: "the server is shutting down; resume with after_sequence=\(last ?? 0)")
+        }
+      }
+    }
   }
+
+  static let replayPage = 256
+
+  private func watchFilter(_ request: Policywatch_V1_WatchVerdictsRequest) throws -> EventFilter {
+    var violations: [ErrorDetails.BadRequest.FieldViolation] = []
+    for (index, outcome) in request.outcomes.enumerated() {
+      switch outcome {
+      case .aligned, .partiallyAligned, .notAligned: continue
+      default:
+        violations.append(
+          .init(
+            field: "outcomes[\(index)]",
+            description: "must be OUTCOME_ALIGNED, OUTCOME_PARTIALLY_ALIGNED or OUTCOME_NOT_ALIGNED"
+          ))
+      }
+    }
+    if request.hasAfterSequence && request.afterSequence < 0 {
+      violations.append(.init(field: "after_sequence", description: "must not be negative"))
+    }
+    for (index, id) in request.proposalIds.enumerated() where id.isEmpty {
+      violations.append(.init(field: "proposal_ids[\(index)]", description: "must not be empty"))
+    }
+    if !violations.isEmpty {
+      throw GoogleRPCStatus(
+        code: .invalidArgument,
+        message: violations.map { "\($0.field): \($0.violationDescription)" }.joined(
+          separator: "; "),
+        details: [.badRequest(violations: violations)])
+    }
+    let book = self.registry.current
+    if let unknown = request.frameworkIds.first(where: { book.framework($0) == nil }) {
+      throw RPCError(
+        code: .notFound,
+        message:
+          "unknown framework '\(unknown)'; known frameworks: \(book.frameworks.map(\.id).joined(separator: ", "))"
+      )
+    }
+    var filter = EventFilter()
+    filter.frameworkIDs = Set(request.frameworkIds)
+    filter.proposalIDs = Set(request.proposalIds)
+    filter.outcomes = Set(request.outcomes)
+    return filter
+  }
+}
+
+/// Settings of `Verdicts.WatchVerdicts` (flags of `policywatch serve`).
+public struct WatchSettings: Sendable {
+  /// Events a watcher may have waiting before it is cut off.
+  public var bufferSize = 1024
+  /// Watchers at once.
+  public var maxWatchers = 1000
+  /// An idle stream gets a heartbeat after about this long.
+  public var heartbeatInterval: Duration = .seconds(15)
+
+  /// The defaults.
+  public init() {}
 }
 
 /// `policywatch.v1.Proposals`: stored proposals and their revisions.

@@ -79,6 +79,38 @@ public final class ServiceMetrics: Sendable {
     ).set(to: Double(frameworks))
   }
 
+  /// Proposal × framework pairs re-evaluated in the background, and how many changed outcome.
+  func reevaluated(pairs: Int, changed: Int) {
+    self.registry.makeCounter(
+      descriptor: self.descriptor(
+        "reevaluated_pairs", "total",
+        "Proposal and framework pairs re-evaluated after rule changes."),
+      labels: []
+    ).increment(by: Int64(pairs))
+    self.registry.makeCounter(
+      descriptor: self.descriptor(
+        "reevaluation_changed", "total", "Re-evaluated verdicts whose outcome changed."),
+      labels: []
+    ).increment(by: Int64(changed))
+  }
+
+  /// The number of connected watchers.
+  func watchers(_ count: Int) {
+    self.registry.makeGauge(
+      descriptor: self.descriptor("watchers", "count", "Connected WatchVerdicts streams."),
+      labels: []
+    ).set(to: Double(count))
+  }
+
+  /// A watcher ended by the server, by reason (`slow`, `shutdown`).
+  func watcherEnded(reason: String) {
+    self.registry.makeCounter(
+      descriptor: self.descriptor(
+        "watchers_ended", "total", "WatchVerdicts streams ended by the server, by reason."),
+      labels: [("reason", reason)]
+    ).increment()
+  }
+
   /// A reload attempt.
   func reloadAttempted(succeeded: Bool) {
     self.registry.makeCounter(

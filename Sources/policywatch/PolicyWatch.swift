@@ -18,7 +18,9 @@ struct PolicyWatch: AsyncParsableCommand {
         policywatch serve
       """,
     version: PolicyWatchVersion.current,
-    subcommands: [Serve.self, Health.self, Check.self, Rules.self, VerdictsCommand.self]
+    subcommands: [
+      Serve.self, Health.self, Check.self, Rules.self, VerdictsCommand.self, Watch.self,
+    ]
   )
 }
 

@@ -3,10 +3,10 @@ import Foundation
 import PolicyRules
 
 /// `policywatch rules ...`: commands for rule authors.
-struct Rules: ParsableCommand {
+struct Rules: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Check and test rule files.",
-    subcommands: [Lint.self, Test.self, Show.self, New.self]
+    abstract: "Check and test rule files; reload a server's rules.",
+    subcommands: [Lint.self, Test.self, Show.self, New.self, Reload.self, Status.self]
   )
 
   /// `policywatch rules lint DIR`

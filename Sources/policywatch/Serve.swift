@@ -13,6 +13,12 @@ struct Serve: AsyncParsableCommand {
       standard grpc.health.v1 health service and grpc.reflection.v1 server reflection, over \
       HTTP/2.
 
+      The rules directory is watched: a change is loaded once it has settled, and so on \
+      SIGHUP or `policywatch rules reload`. A directory with any error is refused and the old \
+      rules stay live (`policywatch rules status` shows why). After a change, the stored \
+      proposals are re-evaluated in the background against the frameworks that changed, and \
+      watchers get a `changed` event for each outcome that moved.
+
       On SIGINT or SIGTERM the server reports NOT_SERVING, stops accepting new calls, lets the \
       calls in flight finish and exits 0. One log line per RPC (method, status, duration) goes \
       to standard error.
@@ -63,6 +69,32 @@ struct Serve: AsyncParsableCommand {
   )
   var maxListLength: Int = 1000
 
+  @Option(help: "Events a watcher may have waiting before the server ends its stream.")
+  var watchBuffer: Int = 1024
+
+  @Option(help: "Watchers (WatchVerdicts streams) at once.")
+  var maxWatchers: Int = 1000
+
+  @Option(help: "Seconds of silence after which a watcher gets a heartbeat.")
+  var watchHeartbeat: Double = 15
+
+  @Option(
+    help:
+      "Seconds between looks at the rules directory for changes (0: never; reload with SIGHUP or `policywatch rules reload`)."
+  )
+  var rulesPoll: Double = 0.5
+
+  @Option(help: "Seconds a changed rules directory must stay unchanged before it is loaded.")
+  var rulesSettle: Double = 0.5
+
+  @Option(help: "Proposals re-evaluated at once after a rule change.")
+  var reevaluationConcurrency: Int = 1
+
+  @Option(
+    help:
+      "Proposals a re-evaluation job commits together; its progress is saved after each batch.")
+  var reevaluationBatch: Int = 64
+
   @OptionGroup var logging: LoggingOptions
 
   func validate() throws {
@@ -70,6 +102,17 @@ struct Serve: AsyncParsableCommand {
       throw ValidationError(
         "--max-request-bytes must be at least 1024, --max-body-chars and --max-list-length at least 1"
       )
+    }
+    if self.watchBuffer < 1 || self.maxWatchers < 1 || self.reevaluationConcurrency < 1
+      || self.reevaluationBatch < 1
+    {
+      throw ValidationError(
+        "--watch-buffer, --max-watchers, --reevaluation-concurrency and --reevaluation-batch must be at least 1"
+      )
+    }
+    if !(self.watchHeartbeat > 0) || !(self.rulesPoll >= 0) || !(self.rulesSettle >= 0) {
+      throw ValidationError(
+        "--watch-heartbeat must be positive, --rules-poll and --rules-settle not negative")
     }
     if let metricsListen, ListenAddress(metricsListen) == nil {
       throw ValidationError(
@@ -97,6 +140,15 @@ struct Serve: AsyncParsableCommand {
           configuration.limits.maxRequestBytes = self.maxRequestBytes
           configuration.limits.maxBodyCharacters = self.maxBodyChars
           configuration.limits.maxListLength = self.maxListLength
+          configuration.watch.bufferSize = self.watchBuffer
+          configuration.watch.maxWatchers = self.maxWatchers
+          configuration.watch.heartbeatInterval = .milliseconds(Int(self.watchHeartbeat * 1000))
+          configuration.rulesPollInterval =
+            self.rulesPoll > 0 ? .milliseconds(Int(self.rulesPoll * 1000)) : nil
+          configuration.rulesSettle = .milliseconds(Int(self.rulesSettle * 1000))
+          configuration.reevaluationConcurrency = self.reevaluationConcurrency
+          configuration.reevaluationBatch = self.reevaluationBatch
+          configuration.reloadOnSIGHUP = true
           return configuration
         }(),
         logger: logger

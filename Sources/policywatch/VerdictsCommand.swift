@@ -87,11 +87,7 @@ struct VerdictsCommand: AsyncParsableCommand {
     var format: Format = .table
 
     func validate() throws {
-      for value in self.outcome
-      where !["aligned", "partially_aligned", "not_aligned"].contains(value) {
-        throw ValidationError(
-          "--outcome '\(value)': expected aligned, partially_aligned or not_aligned")
-      }
+      try OutcomeName.validate(self.outcome)
       if self.limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
@@ -99,13 +95,7 @@ struct VerdictsCommand: AsyncParsableCommand {
       var request = Policywatch_V1_ListVerdictsRequest()
       request.proposalID = self.proposal
       request.frameworkID = self.framework
-      request.outcomes = self.outcome.map {
-        switch $0 {
-        case "aligned": return .aligned
-        case "partially_aligned": return .partiallyAligned
-        default: return .notAligned
-        }
-      }
+      request.outcomes = self.outcome.map(OutcomeName.outcome)
       let limit = self.limit
       let verdicts = try await self.serverOptions.withClient { client in
         let service = Policywatch_V1_Verdicts.Client(wrapping: client)

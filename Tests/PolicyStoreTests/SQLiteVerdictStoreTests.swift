@@ -88,3 +88,66 @@ func record(_ id: String, title: String = "T", frameworks: [String] = ["f1", "f2
     #expect(Set(all.map(\.sequence)).count == 400)
   }
 }
+
+@Suite struct StoreEventTests {
+  /// A re-evaluation verdict is a `changed` event only when its outcome moved, no event when it
+  /// did not, and a `created` one when the framework had no verdict for the proposal.
+  @Test func reevaluationsMakeChangedEventsOnlyWhenTheOutcomeMoved() async throws {
+    let published = Mutex<[Policywatch_V1_VerdictEvent]>([])
+    let store = try SQLiteVerdictStore(path: temporaryDatabase()) { _, _ in
+    } publish: { events, _ in
+      published.withLock { $0.append(contentsOf: events) }
+    }
+    _ = try await store.append(record("A"))  // f1 aligned, f2 not aligned
+    var again = record("A", frameworks: ["f1", "f2", "f3"])
+    again.reevaluation = true
+    again.verdicts[0].outcome = .notAligned  // f1 moves
+    again.verdicts[1].outcome = .notAligned  // f2 stays
+    let stored = try await store.append(again)
+    #expect(stored.events.map(\.kind) == [.changed, .created])
+    #expect(stored.events[0].previousOutcome == .aligned)
+    #expect(stored.events[0].verdict.frameworkID == "f1")
+    #expect(stored.events[1].verdict.frameworkID == "f3")
+    #expect(published.withLock { $0.map(\.sequence) } == [1, 2, 3, 5])
+
+    let replay = try await store.events(after: 0, matching: EventFilter(), limit: 100)
+    #expect(replay.map(\.sequence) == [1, 2, 3, 5])
+    #expect(replay.map(\.kind) == [.created, .created, .changed, .created])
+    #expect(replay[2].previousOutcome == .aligned)
+    var filter = EventFilter()
+    filter.frameworkIDs = ["f1"]
+    filter.outcomes = [.notAligned]
+    #expect(try await store.events(after: 0, matching: filter, limit: 100).map(\.sequence) == [3])
+    #expect(
+      try await store.events(after: 3, matching: EventFilter(), limit: 100).map(\.sequence) == [5])
+    #expect(try await store.events(after: 0, matching: EventFilter(), limit: 2).count == 2)
+    #expect(try await store.latestSequence() == 5)
+  }
+
+  @Test func jobsAndMetadataSurviveReopening() async throws {
+    let path = temporaryDatabase()
+    do {
+      let store = try SQLiteVerdictStore(path: path)
+      var job = ReevaluationJobRecord(
+        id: "j1", rulebookRevision: "r1", frameworkIDs: ["a", "b"], onlyStale: false, total: 10)
+      try await store.saveJob(job)
+      job.cursor = "P05"
+      job.done = 4
+      try await store.saveJob(job)
+      try await store.saveJob(
+        ReevaluationJobRecord(
+          id: "j0", rulebookRevision: "r0", frameworkIDs: ["a"], onlyStale: true,
+          state: .finished))
+      try await store.setMetadata("k", "v1")
+      try await store.setMetadata("k", "v2")
+    }
+    let store = try SQLiteVerdictStore(path: path)
+    let running = try await store.runningJobs()
+    #expect(running.map(\.id) == ["j1"])
+    #expect(running.first?.cursor == "P05")
+    #expect(running.first?.done == 4)
+    #expect(running.first?.frameworkIDs == ["a", "b"])
+    #expect(try await store.metadata("k") == "v2")
+    #expect(try await store.metadata("missing") == nil)
+  }
+}
