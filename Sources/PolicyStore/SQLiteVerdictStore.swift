@@ -159,9 +159,11 @@ public final class SQLiteVerdictStore: VerdictStore, @unchecked Sendable {
         "INSERT INTO proposals(id, revision, content_hash, data, received_at) VALUES (?, ?, ?, ?, ?)"
       )
       let insertVerdict = try db.prepare(
-        "INSERT INTO verdicts(id, proposal_id, proposal_revision, framework_id, outcome, created_at, data, event, previous_outcome, rulebook_revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO verdicts(sequence, id, proposal_id, proposal_revision, framework_id, outcome, created_at, data, event, previous_outcome, rulebook_revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
       )
-      let updateVerdict = try db.prepare("UPDATE verdicts SET data = ? WHERE sequence = ?")
+      // The writer is the only one: the next sequences are known, so each verdict is written
+      // once, with its sequence inside its data (committed only if the whole batch is).
+      var sequence = self.writerSequence
       let latestOutcome = try db.prepare(
         "SELECT outcome FROM verdicts WHERE proposal_id = ? AND framework_id = ? ORDER BY sequence DESC LIMIT 1"
       )
@@ -198,15 +200,16 @@ public final class SQLiteVerdictStore: VerdictStore, @unchecked Sendable {
               event.previousOutcome = previous
             }
           }
+          sequence += 1
+          verdict.sequence = sequence
           try insertVerdict.run([
-            .text(verdict.id), .text(id), .int(revision), .text(verdict.frameworkID),
+            .int(sequence), .text(verdict.id), .text(id), .int(revision),
+            .text(verdict.frameworkID),
             .int(Int64(verdict.outcome.rawValue)),
-            .int(Self.microseconds(created)), .blob(Data()),
+            .int(Self.microseconds(created)), .blob(try verdict.serializedData()),
             .int(Int64(event.kind.rawValue)), .int(Int64(event.previousOutcome.rawValue)),
             .text(verdict.rulebookRevision),
           ])
-          verdict.sequence = db.lastInsertRowID
-          try updateVerdict.run([.blob(try verdict.serializedData()), .int(verdict.sequence)])
           stored.append(verdict)
           if event.kind != .unspecified {
             event.sequence = verdict.sequence
@@ -218,9 +221,7 @@ public final class SQLiteVerdictStore: VerdictStore, @unchecked Sendable {
           StoredEvaluation(proposalRevision: revision, verdicts: stored, events: events))
       }
       try db.execute("COMMIT")
-      if let last = results.last(where: { !$0.verdicts.isEmpty })?.verdicts.last {
-        self.writerSequence = last.sequence
-      }
+      self.writerSequence = sequence
       return results
     } catch {
       try? db.execute("ROLLBACK")

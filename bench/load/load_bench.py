@@ -95,6 +95,7 @@ class Process:
     def __init__(self, args, pattern):
         self.process = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
         self.addresses = {}
+        self.lines = []
         self.ready = threading.Event()
         self.pattern = pattern
         threading.Thread(target=self.read, daemon=True).start()
@@ -104,6 +105,7 @@ class Process:
 
     def read(self):
         for line in self.process.stderr:
+            self.lines.append(line)
             for key, regex in self.pattern.items():
                 match = re.search(regex, line)
                 if match:
@@ -120,7 +122,7 @@ def ok_calls(metrics_address: str, method: str) -> int:
     text = urllib.request.urlopen(f"http://{metrics_address}/metrics", timeout=10).read().decode()
     total = 0
     for line in text.splitlines():
-        if line.startswith("policywatch_rpc_requests_total{") and f'method="{method}"' in line and 'code="ok"' in line:
+        if line.startswith("policywatch_rpc_requests_total{") and f'method="{method}"' in line and 'code="OK"' in line:
             total += int(float(line.rsplit(" ", 1)[1]))
     return total
 
@@ -131,7 +133,7 @@ def h2load(address: str, path: str, payload: Path, streams: int, duration: float
         log.unlink()
     command = [
         "h2load", "-c", "1", "-m", str(streams), "-t", "1",
-        "-D", str(duration), "--warm-up-time", str(warmup),
+        "-D", f"{duration:g}", "--warm-up-time", f"{warmup:g}",
         "-H", "content-type: application/grpc", "-H", "te: trailers",
         "-d", str(payload), "--log-file", str(log),
         f"http://{address}{path}",
