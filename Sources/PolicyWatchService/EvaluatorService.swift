@@ -153,7 +153,8 @@ struct EvaluatorService: Policywatch_V1_Evaluator.SimpleServiceProtocol {
           )
         ])
     }
-    for index in verdicts.indices { verdicts[index].requestedBy = "anonymous" }
+    let principal = CallPrincipal.name
+    for index in verdicts.indices { verdicts[index].requestedBy = principal }
     var response = Policywatch_V1_EvaluateResponse()
     response.proposalID = request.proposal.id
     response.proposalHash =

@@ -37,6 +37,28 @@ public struct ServerConfiguration: Sendable {
   /// Reload the rules on SIGHUP (`policywatch serve` sets it; an embedding program may not want
   /// its signals taken).
   public var reloadOnSIGHUP = false
+  /// TLS on the gRPC port (mutual TLS when it names a client CA).
+  public var tls: TLSFiles?
+  /// Who may call what; nil: no authentication (every caller is `anonymous`).
+  public var access: AccessPolicy?
+  /// Whether server reflection stays open to callers without credentials.
+  public var reflectionOpen = true
+  /// Allows a non-loopback address without TLS and authentication.
+  public var allowInsecure = false
+  /// Where admin actions are recorded (JSON lines); `<data-dir>/audit.log` when nil.
+  public var auditLogPath: String?
+
+  /// Why this configuration must not start: a non-loopback address without TLS and
+  /// authentication, unless `allowInsecure`.
+  public var insecureReason: String? {
+    guard !self.allowInsecure, !self.listen.isLoopback else { return nil }
+    var missing: [String] = []
+    if self.tls == nil { missing.append("TLS (--tls-cert, --tls-key)") }
+    if self.access == nil { missing.append("authentication (--auth-config)") }
+    guard !missing.isEmpty else { return nil }
+    return
+      "refusing to listen on \(self.listen) without \(missing.joined(separator: " and ")): anyone who can reach it could read verdicts and change rules; configure them, listen on a loopback address, or pass --insecure"
+  }
 
   /// Creates a configuration; the defaults are those of `policywatch serve`.
   public init(
@@ -75,7 +97,8 @@ public final class PolicyWatchServer: Service {
     Policywatch_V1_Frameworks.descriptor.fullyQualifiedService,
   ]
 
-  let configuration: ServerConfiguration
+  /// What the server was configured with.
+  public let configuration: ServerConfiguration
   let logger: Logger
   /// The serving status reported by `grpc.health.v1.Health`.
   public let health: HealthStatusRegistry
@@ -108,6 +131,10 @@ public final class PolicyWatchServer: Service {
   /// Runs the server until graceful shutdown or cancellation.
   public func run() async throws {
     defer { self.boundAddressContinuation.finish() }
+    if let reason = self.configuration.insecureReason {
+      throw ServerStartupError(description: reason)
+    }
+    let certificates = try self.configuration.tls.map { try CertificateFiles(files: $0) }
     try FileManager.default.createDirectory(
       atPath: self.configuration.dataDirectory,
       withIntermediateDirectories: true
@@ -165,16 +192,26 @@ public final class PolicyWatchServer: Service {
       address: address.isIPv6
         ? .ipv6(host: address.host, port: address.port)
         : .ipv4(host: address.host, port: address.port),
-      transportSecurity: .plaintext,
+      transportSecurity: certificates.map {
+        self.configuration.tls!.transportSecurity(reloader: $0)
+      }
+        ?? .plaintext,
       config: .defaults { config in
         config.rpc.maxRequestPayloadSize = self.configuration.limits.maxRequestBytes
       }
     )
-    let server = GRPCServer(
-      transport: transport,
-      services: services,
-      interceptors: [LoggingInterceptor(logger: self.logger, metrics: metrics)]
-    )
+    var interceptors: [any ServerInterceptor] = [
+      LoggingInterceptor(logger: self.logger, metrics: metrics)
+    ]
+    if let access = self.configuration.access {
+      let audit = try AuditLog(
+        path: self.configuration.auditLogPath
+          ?? (self.configuration.dataDirectory as NSString).appendingPathComponent("audit.log"))
+      interceptors.append(
+        AccessInterceptor(
+          policy: access, reflectionOpen: self.configuration.reflectionOpen, audit: audit))
+    }
+    let server = GRPCServer(transport: transport, services: services, interceptors: interceptors)
 
     try await reevaluator.resumeAtStart()
     let heartbeat = self.configuration.watch.heartbeatInterval
@@ -198,6 +235,16 @@ public final class PolicyWatchServer: Service {
           background.addTask {
             for await _ in await UnixSignalsSequence(trapping: .sighup) {
               _ = await reloader.reload(trigger: "SIGHUP")
+              if let certificates {
+                do {
+                  try certificates.reload()
+                  self.logger.info("TLS certificate reloaded; live connections keep theirs")
+                } catch {
+                  self.logger.error(
+                    "TLS certificate not reloaded; the old one stays in use",
+                    metadata: ["error": "\(error)"])
+                }
+              }
             }
           }
         }
@@ -214,6 +261,9 @@ public final class PolicyWatchServer: Service {
               "address": "\(actual)",
               "data_dir": "\(self.configuration.dataDirectory)",
               "rules": "\(self.configuration.rulesDirectory)",
+              "tls":
+                "\(self.configuration.tls == nil ? "off" : self.configuration.tls?.clientCA == nil ? "on" : "mutual")",
+              "auth": "\(self.configuration.access == nil ? "off" : "on")",
               "rulebook_revision": "\(self.rules.current.revision.prefix(12))",
               "frameworks": "\(self.rules.current.frameworks.map(\.id).joined(separator: ","))",
             ]

@@ -42,6 +42,8 @@ struct Check: AsyncParsableCommand {
       valueName: "host:port"))
   var server: String? = ProcessEnvironment.value(of: "POLICYWATCH_SERVER")
 
+  @OptionGroup var credentials: ClientCredentials
+
   @Flag(help: "With --server: store the proposal and its verdicts (default: a dry run).")
   var store = false
 
@@ -156,7 +158,10 @@ struct Check: AsyncParsableCommand {
     var options = CallOptions.defaults
     options.timeout = .seconds(60)
     do {
-      return try await withGRPCClient(transport: try ClientTransportFactory.plaintext(address)) {
+      return try await withGRPCClient(
+        transport: try self.credentials.transport(to: address),
+        interceptors: self.credentials.interceptors
+      ) {
         client in
         try await Policywatch_V1_Evaluator.Client(wrapping: client).evaluate(
           request, options: options

@@ -29,6 +29,8 @@ struct Health: AsyncParsableCommand {
   )
   var server: String = ProcessEnvironment.value(of: "POLICYWATCH_SERVER") ?? "127.0.0.1:50051"
 
+  @OptionGroup var credentials: ClientCredentials
+
   @Option(help: "Service to ask about; empty for the whole server.")
   var service: String = ""
 
@@ -49,7 +51,10 @@ struct Health: AsyncParsableCommand {
     options.timeout = .milliseconds(Int64(self.timeout * 1000))
     let status: Grpc_Health_V1_HealthCheckResponse.ServingStatus
     do {
-      status = try await withGRPCClient(transport: try ClientTransportFactory.plaintext(address)) {
+      status = try await withGRPCClient(
+        transport: try self.credentials.transport(to: address),
+        interceptors: self.credentials.interceptors
+      ) {
         client in
         try await Grpc_Health_V1_Health.Client(wrapping: client).check(request, options: options)
           .status

@@ -20,6 +20,7 @@ struct PolicyWatch: AsyncParsableCommand {
     version: PolicyWatchVersion.current,
     subcommands: [
       Serve.self, Health.self, Check.self, Rules.self, VerdictsCommand.self, Watch.self,
+      Auth.self,
     ]
   )
 }

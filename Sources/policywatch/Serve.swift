@@ -95,6 +95,38 @@ struct Serve: AsyncParsableCommand {
       "Proposals a re-evaluation job commits together; its progress is saved after each batch.")
   var reevaluationBatch: Int = 64
 
+  @Option(help: ArgumentHelp("TLS certificate chain (PEM) of the gRPC port.", valueName: "file"))
+  var tlsCert: String?
+
+  @Option(help: ArgumentHelp("The TLS certificate's private key (PEM).", valueName: "file"))
+  var tlsKey: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Mutual TLS: clients must present a certificate signed by this CA (PEM).",
+      valueName: "file"))
+  var tlsClientCa: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Callers and roles (YAML: tokens by SHA-256, certificate subjects); see docs/SECURITY.md.",
+      valueName: "file"))
+  var authConfig: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "Audit log of admin actions (JSON lines); default <data-dir>/audit.log.", valueName: "file"))
+  var auditLog: String?
+
+  @Flag(help: "With --auth-config: server reflection needs a reader's credentials too.")
+  var closeReflection = false
+
+  @Flag(
+    help:
+      "Allow a non-loopback --listen address without TLS and authentication (never on a network you do not trust)."
+  )
+  var insecure = false
+
   @OptionGroup var logging: LoggingOptions
 
   func validate() throws {
@@ -114,6 +146,12 @@ struct Serve: AsyncParsableCommand {
       throw ValidationError(
         "--watch-heartbeat must be positive, --rules-poll and --rules-settle not negative")
     }
+    if (self.tlsCert == nil) != (self.tlsKey == nil) {
+      throw ValidationError("--tls-cert and --tls-key go together")
+    }
+    if self.tlsClientCa != nil && self.tlsCert == nil {
+      throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key")
+    }
     if let metricsListen, ListenAddress(metricsListen) == nil {
       throw ValidationError(
         "--metrics-listen '\(metricsListen)' is not host:port (e.g. 127.0.0.1:9090)")
@@ -129,6 +167,15 @@ struct Serve: AsyncParsableCommand {
     self.logging.bootstrap()
     let logger = Logger(label: "policywatch")
     guard let address = ListenAddress(self.listen) else { throw ExitCode.validationFailure }
+    var access: AccessPolicy? = nil
+    if let authConfig = self.authConfig {
+      do {
+        access = try AccessPolicy.load(path: authConfig)
+      } catch {
+        printError("\(error)")
+        throw ExitCode.failure
+      }
+    }
     let server: PolicyWatchServer
     do {
       server = try PolicyWatchServer(
@@ -149,6 +196,14 @@ struct Serve: AsyncParsableCommand {
           configuration.reevaluationConcurrency = self.reevaluationConcurrency
           configuration.reevaluationBatch = self.reevaluationBatch
           configuration.reloadOnSIGHUP = true
+          if let certificate = self.tlsCert, let key = self.tlsKey {
+            configuration.tls = TLSFiles(
+              certificate: certificate, key: key, clientCA: self.tlsClientCa)
+          }
+          configuration.access = access
+          configuration.reflectionOpen = !self.closeReflection
+          configuration.allowInsecure = self.insecure
+          configuration.auditLogPath = self.auditLog
           return configuration
         }(),
         logger: logger
@@ -158,6 +213,10 @@ struct Serve: AsyncParsableCommand {
       logger.error(
         "the rules in \(self.rules) do not load; the server is not started",
         metadata: ["errors": "\(error.diagnostics.count)"])
+      throw ExitCode.failure
+    }
+    if let reason = server.configuration.insecureReason {
+      printError("policywatch: \(reason)")
       throw ExitCode.failure
     }
     let group = ServiceGroup(

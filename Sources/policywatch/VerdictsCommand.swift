@@ -12,6 +12,8 @@ struct ServerOptions: ParsableArguments {
   @Option(help: ArgumentHelp("The server (also POLICYWATCH_SERVER).", valueName: "host:port"))
   var server: String = ProcessEnvironment.value(of: "POLICYWATCH_SERVER") ?? "127.0.0.1:50051"
 
+  @OptionGroup var credentials: ClientCredentials
+
   func validate() throws {
     guard ListenAddress(self.server) != nil else {
       throw ValidationError("--server '\(self.server)' is not host:port (e.g. 127.0.0.1:50051)")
@@ -25,12 +27,20 @@ struct ServerOptions: ParsableArguments {
     guard let address = ListenAddress(self.server) else { throw ExitCode(2) }
     do {
       return try await withGRPCClient(
-        transport: try ClientTransportFactory.plaintext(address), handleClient: body)
+        transport: try self.credentials.transport(to: address),
+        interceptors: self.credentials.interceptors, handleClient: body)
     } catch let error as RPCError where error.code == .unavailable {
       printError(
         "policywatch: cannot reach a server at \(address): \(error.message). Start one with `policywatch serve --listen \(address)`."
       )
       throw ExitCode(3)
+    } catch let error as RPCError
+      where error.code == .unauthenticated || error.code == .permissionDenied
+    {
+      printError(
+        "policywatch: \(error.code): \(error.message). Give a token with --token or POLICYWATCH_TOKEN."
+      )
+      throw ExitCode(2)
     } catch let error as RPCError {
       printError("policywatch: \(error.code): \(error.message)")
       throw ExitCode(2)

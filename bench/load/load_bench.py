@@ -58,7 +58,7 @@ def generate_stubs(work: Path) -> None:
     out.mkdir()
     protos = sorted(str(p.relative_to(source)) for p in source.rglob("*.proto"))
     well_known = Path(grpc_tools.__file__).parent / "_proto"
-    assert protoc.main(["protoc", f"-I{source}", f"-I{well_known}", f"--python_out={out}"] + protos) == 0
+    assert protoc.main(["protoc", f"-I{source}", f"-I{well_known}", f"--python_out={out}", f"--grpc_python_out={out}"] + protos) == 0
     for package_dir in [p for p in out.rglob("*") if p.is_dir()]:
         (package_dir / "__init__.py").touch()
     sys.path.insert(0, str(out))

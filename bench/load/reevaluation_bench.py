@@ -108,7 +108,7 @@ def main():
             finished = time.time()
             during = load.latencies(edited, finished)
             pairs = re.search(r"done=(\d+)", done[0]).group(1)
-            job_time = re.search(r"duration=(\S+)", done[0]).group(1)
+            job_time = re.search(r"duration=\"?([0-9.]+)", done[0]).group(1) + " s"
             print(
                 f"edit of one framework: {pairs} pairs re-evaluated in {job_time} (job), "
                 f"{finished - edited:.2f} s from the write (polling and settle included); "

@@ -1,0 +1,213 @@
+"""TLS, mutual TLS, callers with roles and the safe defaults, with an independent grpcio
+client. Certificates are made for each run with openssl."""
+
+import hashlib
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+import grpc
+import pytest
+
+from conftest import ROOT, Server, policywatch_binary
+from test_frameworks import proposal_message
+
+TOKENS = {"reader": "tok-reader-4f1c", "evaluator": "tok-evaluator-93ab", "admin": "tok-admin-77de"}
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_ca(directory: Path, name: str):
+    openssl(
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "2", "-subj", f"/CN={name}",
+        cwd=directory,
+    )
+
+
+def make_certificate(directory: Path, ca: str, name: str, subject: str, server=False):
+    openssl(
+        "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subject, cwd=directory,
+    )
+    extensions = directory / f"{name}.ext"
+    extensions.write_text(
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+        if server
+        else "extendedKeyUsage=clientAuth\n"
+    )
+    openssl(
+        "x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
+        "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile", str(extensions),
+        cwd=directory,
+    )
+
+
+@pytest.fixture(scope="module")
+def pki():
+    directory = Path(tempfile.mkdtemp(prefix="policywatch-pki-"))
+    make_ca(directory, "ca")
+    make_ca(directory, "other-ca")
+    make_certificate(directory, "ca", "server", "/CN=localhost", server=True)
+    make_certificate(directory, "ca", "client", "/O=Example/CN=dashboard")
+    make_certificate(directory, "other-ca", "stranger", "/O=Example/CN=dashboard")
+    auth = directory / "callers.yaml"
+    lines = ["tokens:"]
+    for role, token in TOKENS.items():
+        lines += [f"  - name: ci-{role}", f"    sha256: {hashlib.sha256(token.encode()).hexdigest()}", f"    role: {role}"]
+    lines += ["certificates:", "  - subject: CN=dashboard,O=Example", "    name: dashboard", "    role: evaluator"]
+    auth.write_text("\n".join(lines) + "\n")
+    return directory
+
+
+def read(directory, name):
+    return (directory / name).read_bytes()
+
+
+def secure_channel(server, pki, client=None):
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=read(pki, "ca.pem"),
+        private_key=read(pki, f"{client}.key") if client else None,
+        certificate_chain=read(pki, f"{client}.pem") if client else None,
+    )
+    return grpc.secure_channel(server.address, credentials)
+
+
+def bearer(role):
+    return [("authorization", f"Bearer {TOKENS[role]}")]
+
+
+def sample():
+    return proposal_message(ROOT / "rules" / "proposals" / "P01.yaml")
+
+
+def test_roles_over_tls(stubs, pki):
+    from grpcproto.health.v1 import health_pb2, health_pb2_grpc
+    from policywatch.v1 import (
+        evaluator_pb2, evaluator_pb2_grpc, frameworks_pb2, frameworks_pb2_grpc,
+        verdicts_pb2, verdicts_pb2_grpc,
+    )
+
+    server = Server(
+        "--tls-cert", str(pki / "server.pem"), "--tls-key", str(pki / "server.key"),
+        "--auth-config", str(pki / "callers.yaml"),
+    )
+    try:
+        with secure_channel(server, pki) as channel:
+            evaluator = evaluator_pb2_grpc.EvaluatorStub(channel)
+            verdicts = verdicts_pb2_grpc.VerdictsStub(channel)
+            frameworks = frameworks_pb2_grpc.FrameworksStub(channel)
+            evaluate = evaluator_pb2.EvaluateRequest(proposal=sample())
+            reload = frameworks_pb2.ReloadRulesRequest()
+            listing = verdicts_pb2.ListVerdictsRequest()
+
+            def code(call, request, metadata=None):
+                try:
+                    call(request, metadata=metadata, timeout=30)
+                    return grpc.StatusCode.OK
+                except grpc.RpcError as error:
+                    return error.code()
+
+            # Health stays open; everything else needs credentials.
+            assert health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10).status == 1
+            assert code(verdicts.ListVerdicts, listing) == grpc.StatusCode.UNAUTHENTICATED
+            assert code(verdicts.ListVerdicts, listing, [("authorization", "Bearer wrong")]) == grpc.StatusCode.UNAUTHENTICATED
+            assert code(verdicts.ListVerdicts, listing, [("authorization", "Basic abc")]) == grpc.StatusCode.UNAUTHENTICATED
+
+            assert code(verdicts.ListVerdicts, listing, bearer("reader")) == grpc.StatusCode.OK
+            assert code(evaluator.Evaluate, evaluate, bearer("reader")) == grpc.StatusCode.PERMISSION_DENIED
+            assert code(frameworks.ReloadRules, reload, bearer("reader")) == grpc.StatusCode.PERMISSION_DENIED
+
+            response = evaluator.Evaluate(evaluate, metadata=bearer("evaluator"), timeout=30)
+            assert {v.requested_by for v in response.verdicts} == {"ci-evaluator"}
+            assert code(frameworks.ReloadRules, reload, bearer("evaluator")) == grpc.StatusCode.PERMISSION_DENIED
+            assert code(evaluator.Evaluate, evaluate, bearer("admin")) == grpc.StatusCode.OK
+            assert frameworks.ReloadRules(reload, metadata=bearer("admin"), timeout=30).rulebook_revision
+
+        audit = [json.loads(l) for l in (Path(server.data_dir) / "audit.log").read_text().splitlines()]
+        assert {"principal": "ci-admin", "method": "policywatch.v1.Frameworks/ReloadRules", "outcome": "OK"}.items() <= audit[-1].items()
+        assert any(e["outcome"] == "PERMISSION_DENIED" and e["principal"] == "ci-reader" for e in audit)
+        # Tokens are never written down.
+        everything = "\n".join(server.lines) + (Path(server.data_dir) / "audit.log").read_text()
+        assert not any(token in everything for token in TOKENS.values())
+
+        # A plaintext client cannot talk to the TLS port.
+        with grpc.insecure_channel(server.address) as plain:
+            with pytest.raises(grpc.RpcError) as raised:
+                health_pb2_grpc.HealthStub(plain).Check(health_pb2.HealthCheckRequest(), timeout=5)
+            assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
+
+        # The CLI with --tls-ca and a token from the environment.
+        cli = subprocess.run(
+            [str(policywatch_binary()), "verdicts", "list", "--server", server.address, "--tls-ca", str(pki / "ca.pem"), "--format", "json"],
+            capture_output=True, text=True, timeout=60, env={"POLICYWATCH_TOKEN": TOKENS["reader"], "PATH": "/usr/bin:/bin"},
+        )
+        assert cli.returncode == 0, cli.stderr
+        assert len(cli.stdout.splitlines()) == 10
+        cli = subprocess.run(
+            [str(policywatch_binary()), "rules", "reload", "--server", server.address, "--tls-ca", str(pki / "ca.pem"), "--token", TOKENS["reader"]],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert cli.returncode == 2 and "needs admin" in cli.stderr
+    finally:
+        assert server.stop() == 0
+
+
+def test_mutual_tls(stubs, pki):
+    from grpcproto.health.v1 import health_pb2, health_pb2_grpc
+    from policywatch.v1 import evaluator_pb2, evaluator_pb2_grpc
+
+    server = Server(
+        "--tls-cert", str(pki / "server.pem"), "--tls-key", str(pki / "server.key"),
+        "--tls-client-ca", str(pki / "ca.pem"), "--auth-config", str(pki / "callers.yaml"),
+    )
+    try:
+        # Without a client certificate, or with one from another CA, the handshake fails.
+        for client in (None, "stranger"):
+            with secure_channel(server, pki, client) as channel:
+                with pytest.raises(grpc.RpcError) as raised:
+                    health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+                assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
+        # The certificate's subject is a principal: no token needed.
+        with secure_channel(server, pki, "client") as channel:
+            response = evaluator_pb2_grpc.EvaluatorStub(channel).Evaluate(
+                evaluator_pb2.EvaluateRequest(proposal=sample(), dry_run=True), timeout=30
+            )
+            assert {v.requested_by for v in response.verdicts} == {"dashboard"}
+        cli = subprocess.run(
+            [str(policywatch_binary()), "check", str(ROOT / "rules" / "proposals" / "P01.yaml"), "--server", server.address,
+             "--tls-ca", str(pki / "ca.pem"), "--tls-cert", str(pki / "client.pem"), "--tls-key", str(pki / "client.key"), "--format", "json"],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert cli.returncode in (0, 1), cli.stderr
+    finally:
+        assert server.stop() == 0
+
+
+def test_a_non_loopback_address_needs_tls_and_auth(stubs):
+    run = subprocess.run(
+        [str(policywatch_binary()), "serve", "--listen", "0.0.0.0:0", "--data-dir", tempfile.mkdtemp(), "--rules", str(ROOT / "rules")],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert run.returncode == 1
+    lines = [l for l in run.stderr.splitlines() if "refusing" in l]
+    assert len(lines) == 1 and "0.0.0.0" in lines[0] and "--insecure" in lines[0]
+    # --insecure is the explicit way out.
+    server = Server("--listen", "0.0.0.0:0", "--insecure")
+    assert server.address.startswith("0.0.0.0:")
+    assert server.stop() == 0
+
+
+def test_a_bad_callers_file_is_reported_with_its_position(stubs):
+    path = Path(tempfile.mkdtemp()) / "callers.yaml"
+    path.write_text("tokens:\n  - name: x\n    sha256: not-hex\n    role: admin\n")
+    run = subprocess.run(
+        [str(policywatch_binary()), "serve", "--listen", "127.0.0.1:0", "--data-dir", tempfile.mkdtemp(),
+         "--rules", str(ROOT / "rules"), "--auth-config", str(path)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert run.returncode == 1
+    assert f"{path}:3:13: error:" in run.stderr and "sha256" in run.stderr
