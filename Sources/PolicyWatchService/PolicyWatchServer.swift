@@ -23,6 +23,8 @@ public struct ServerConfiguration: Sendable {
   public var metricsListen: ListenAddress?
   /// What a client may send.
   public var limits = RequestLimits()
+  /// Stream, deadline and rate limits against abuse.
+  public var abuse = AbuseLimits()
   /// Watchers' buffers, limit and heartbeats.
   public var watch = WatchSettings()
   /// How often the rules directory is looked at for changes; nil: never (reload by
@@ -198,6 +200,7 @@ public final class PolicyWatchServer: Service {
         ?? .plaintext,
       config: .defaults { config in
         config.rpc.maxRequestPayloadSize = self.configuration.limits.maxRequestBytes
+        config.http2.maxConcurrentStreams = self.configuration.abuse.maxStreamsPerConnection
       }
     )
     var interceptors: [any ServerInterceptor] = [
@@ -211,6 +214,7 @@ public final class PolicyWatchServer: Service {
         AccessInterceptor(
           policy: access, reflectionOpen: self.configuration.reflectionOpen, audit: audit))
     }
+    interceptors.append(AbuseLimitsInterceptor(limits: self.configuration.abuse))
     let server = GRPCServer(transport: transport, services: services, interceptors: interceptors)
 
     try await reevaluator.resumeAtStart()

@@ -127,6 +127,21 @@ struct Serve: AsyncParsableCommand {
   )
   var insecure = false
 
+  @Option(help: "Concurrent streams one HTTP/2 connection may open.")
+  var maxStreamsPerConnection: Int = 100
+
+  @Option(help: "Seconds a unary call that set no deadline may run (0: unbounded).")
+  var defaultDeadline: Double = 60
+
+  @Option(
+    help:
+      "Calls per second each principal (or, without --auth-config, each client address) may make on average (0: unlimited)."
+  )
+  var rateLimit: Double = 0
+
+  @Option(help: "Calls a principal may make at once above --rate-limit.")
+  var rateBurst: Double = 50
+
   @OptionGroup var logging: LoggingOptions
 
   func validate() throws {
@@ -145,6 +160,13 @@ struct Serve: AsyncParsableCommand {
     if !(self.watchHeartbeat > 0) || !(self.rulesPoll >= 0) || !(self.rulesSettle >= 0) {
       throw ValidationError(
         "--watch-heartbeat must be positive, --rules-poll and --rules-settle not negative")
+    }
+    if self.maxStreamsPerConnection < 1 || !(self.defaultDeadline >= 0)
+      || !(self.rateLimit >= 0) || !(self.rateBurst >= 1)
+    {
+      throw ValidationError(
+        "--max-streams-per-connection and --rate-burst must be at least 1, --default-deadline and --rate-limit not negative"
+      )
     }
     if (self.tlsCert == nil) != (self.tlsKey == nil) {
       throw ValidationError("--tls-cert and --tls-key go together")
@@ -204,6 +226,11 @@ struct Serve: AsyncParsableCommand {
           configuration.reflectionOpen = !self.closeReflection
           configuration.allowInsecure = self.insecure
           configuration.auditLogPath = self.auditLog
+          configuration.abuse.maxStreamsPerConnection = self.maxStreamsPerConnection
+          configuration.abuse.defaultDeadline =
+            self.defaultDeadline > 0 ? .milliseconds(Int(self.defaultDeadline * 1000)) : nil
+          configuration.abuse.ratePerSecond = self.rateLimit > 0 ? self.rateLimit : nil
+          configuration.abuse.burst = self.rateBurst
           return configuration
         }(),
         logger: logger

@@ -211,3 +211,34 @@ def test_a_bad_callers_file_is_reported_with_its_position(stubs):
     )
     assert run.returncode == 1
     assert f"{path}:3:13: error:" in run.stderr and "sha256" in run.stderr
+
+
+def test_rate_limits_answer_resource_exhausted_with_retry_info(stubs):
+    from google.rpc import error_details_pb2, status_pb2
+    from policywatch.v1 import verdicts_pb2, verdicts_pb2_grpc
+
+    server = Server("--rate-limit", "2", "--rate-burst", "5")
+    try:
+        with server.channel() as channel:
+            stub = verdicts_pb2_grpc.VerdictsStub(channel)
+            codes = []
+            for _ in range(12):
+                try:
+                    stub.ListVerdicts(verdicts_pb2.ListVerdictsRequest(), timeout=10)
+                    codes.append(grpc.StatusCode.OK)
+                except grpc.RpcError as error:
+                    codes.append(error.code())
+                    last = error
+            assert codes[:5] == [grpc.StatusCode.OK] * 5
+            assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes[5:]
+            details = dict(last.trailing_metadata())["grpc-status-details-bin"]
+            status = status_pb2.Status.FromString(details)
+            retry = error_details_pb2.RetryInfo()
+            assert status.details[0].Unpack(retry)
+            assert 0 < retry.retry_delay.ToMilliseconds() <= 500
+            # Health checks are never limited.
+            from grpcproto.health.v1 import health_pb2, health_pb2_grpc
+
+            health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
+    finally:
+        assert server.stop() == 0
