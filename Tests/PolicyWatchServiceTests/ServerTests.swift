@@ -100,15 +100,33 @@ func withRunningServer<Result: Sendable>(
     }
   }
 
-  @Test func pendingMethodsAnswerUnimplemented() async throws {
-    try await withRunningServer { _, client, _ in
+  /// A watcher sees the verdicts of an evaluation, and a graceful shutdown ends its stream
+  /// with UNAVAILABLE and where to resume, instead of holding the shutdown up.
+  @Test func watchersSeeVerdictsAndAreEndedByShutdown() async throws {
+    try await withRunningServer { server, client, group in
       let verdicts = Policywatch_V1_Verdicts.Client(wrapping: client)
+      let evaluator = Policywatch_V1_Evaluator.Client(wrapping: client)
+      var request = Policywatch_V1_WatchVerdictsRequest()
+      request.afterSequence = 0
+      var evaluate = Policywatch_V1_EvaluateRequest()
+      evaluate.proposal.id = "W1"
+      evaluate.proposal.title = "A shared compute programme"
+      evaluate.proposal.body = "The members fund training in developing countries."
+      let stored = try await evaluator.evaluate(evaluate)
       await #expect {
-        try await verdicts.watchVerdicts(Policywatch_V1_WatchVerdictsRequest()) { response in
-          for try await _ in response.messages {}
+        try await verdicts.watchVerdicts(request) { response in
+          var seen: [Int64] = []
+          for try await event in response.messages where event.kind == .created {
+            seen.append(event.sequence)
+            if seen.count == stored.verdicts.count {
+              #expect(seen == stored.verdicts.map(\.sequence))
+              await group.triggerGracefulShutdown()
+            }
+          }
         }
       } throws: { error in
-        (error as? RPCError)?.code == .unimplemented
+        let error = error as? RPCError
+        return error?.code == .unavailable && error?.message.contains("after_sequence=") == true
       }
     }
   }

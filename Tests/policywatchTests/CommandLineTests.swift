@@ -199,6 +199,8 @@ final class ServerProcess {
       return verdicts.map { verdict in
         var copy = verdict
         copy.removeValue(forKey: "created_at")
+        // The server records who asked ("anonymous" without authentication).
+        copy.removeValue(forKey: "requested_by")
         return copy.compactMapValues { $0 as? AnyHashable }
       }
     }
