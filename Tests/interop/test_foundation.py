@@ -69,15 +69,12 @@ def test_reflection_v1alpha_serves_a_standard_descriptor_database(stubs, server)
         assert "participants" in proposal.fields_by_name
 
 
-def test_pending_methods_answer_unimplemented(stubs, server):
-    from policywatch.v1 import verdicts_pb2, verdicts_pb2_grpc
-
+def test_unknown_methods_answer_unimplemented(stubs, server):
     with server.channel() as channel:
-        verdicts = verdicts_pb2_grpc.VerdictsStub(channel)
+        call = channel.unary_unary("/policywatch.v1.Verdicts/NoSuchMethod")
         with pytest.raises(grpc.RpcError) as error:
-            next(verdicts.WatchVerdicts(verdicts_pb2.WatchVerdictsRequest(), timeout=10))
+            call(b"", timeout=10)
     assert error.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert "Verdicts/WatchVerdicts" in error.value.details()
 
 
 def test_one_log_line_per_rpc(stubs, server):
