@@ -1,5 +1,5 @@
 # PolicyWatch: the two commands of the README, and a few more for developers.
-.PHONY: serve test setup build lint format proto bench-cel bench-load bench-reevaluation
+.PHONY: serve test setup build lint format proto bench-cel bench-load bench-reevaluation fuzz sanitize
 
 serve: setup  ## Build and run the service on 127.0.0.1:50051 (SQLite under ./data, rules in ./rules)
 	swift build --product policywatch
@@ -38,3 +38,9 @@ bench-reevaluation:  ## Re-evaluation of 1,000 stored proposals under live load 
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nghttp2-client >/dev/null
 	swift build -c release --product policywatch
 	.venv/bin/python bench/load/reevaluation_bench.py $(BENCH_ARGS)
+
+fuzz:  ## Build the libFuzzer targets (ASan) and run each for FUZZ_SECONDS (default 60); docs/SECURITY.md
+	scripts/fuzz.sh $(or $(FUZZ_SECONDS),60)
+
+sanitize:  ## The Swift tests under AddressSanitizer and ThreadSanitizer (own build directories)
+	scripts/sanitize.sh

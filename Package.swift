@@ -140,3 +140,20 @@ let package = Package(
       name: "policywatchTests", dependencies: ["policywatch"], swiftSettings: strictSwift),
   ]
 )
+
+// libFuzzer targets (fuzz/), only when POLICYWATCH_FUZZ is set: `make fuzz` builds them with
+// `--sanitize=fuzzer --sanitize=address` into .build-fuzz and runs each for a bounded time.
+if Context.environment["POLICYWATCH_FUZZ"] != nil {
+  let fuzzTargets: [(String, [Target.Dependency])] = [
+    ("FuzzCEL", ["CEL"]),
+    ("FuzzRuleFile", ["PolicyRules"]),
+    ("FuzzProposalReader", ["PolicyRules"]),
+    ("FuzzEvaluateRequest", ["PolicyRules", "PolicyWatchAPI"]),
+  ]
+  for (name, dependencies) in fuzzTargets {
+    package.targets.append(
+      .executableTarget(
+        name: name, dependencies: dependencies, path: "fuzz/\(name)",
+        swiftSettings: [.swiftLanguageMode(.v6)]))
+  }
+}

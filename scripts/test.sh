@@ -18,3 +18,10 @@ swift test --skip-build
 echo "== interop (Python grpcio)" >&2
 POLICYWATCH_BIN="$(swift build --show-bin-path)/policywatch" \
   .venv/bin/python -m pytest -q Tests/interop
+
+# The fuzz targets, each for a short bounded time (POLICYWATCH_FUZZ_SECONDS, default 20; 0
+# skips them). `make fuzz` runs them longer.
+if [ "${POLICYWATCH_FUZZ_SECONDS:-20}" != 0 ]; then
+  echo "== fuzz (libFuzzer, AddressSanitizer)" >&2
+  scripts/fuzz.sh "${POLICYWATCH_FUZZ_SECONDS:-20}"
+fi

@@ -284,7 +284,7 @@ public final class AuditLog: Sendable {
   /// Opens (creating) the log at `path`, for appending.
   public init(path: String) throws {
     if !FileManager.default.fileExists(atPath: path) {
-      FileManager.default.createFile(
+      _ = FileManager.default.createFile(
         atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
     }
     guard let handle = FileHandle(forWritingAtPath: path) else {
