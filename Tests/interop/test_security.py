@@ -242,3 +242,45 @@ def test_rate_limits_answer_resource_exhausted_with_retry_info(stubs):
             health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
     finally:
         assert server.stop() == 0
+
+
+def test_sighup_rereads_the_certificate_without_dropping_streams(stubs, pki):
+    import shutil
+    import signal
+    import ssl
+
+    from test_watch import Watcher, wait_for
+    from policywatch.v1 import evaluator_pb2, evaluator_pb2_grpc
+
+    files = Path(tempfile.mkdtemp(prefix="policywatch-certs-"))
+    shutil.copy(pki / "server.pem", files / "cert.pem")
+    shutil.copy(pki / "server.key", files / "key.pem")
+    server = Server("--tls-cert", str(files / "cert.pem"), "--tls-key", str(files / "key.pem"), "--watch-heartbeat", "0.2")
+    host, port = server.address.rsplit(":", 1)
+    try:
+        before = ssl.get_server_certificate((host, int(port)))
+        with secure_channel(server, pki) as channel:
+            watcher = Watcher(channel, after_sequence=0)
+            watcher.take(1, heartbeats=True)
+            make_certificate(pki, "ca", "renewed", "/CN=localhost", server=True)
+            shutil.copy(pki / "renewed.pem", files / "cert.pem")
+            shutil.copy(pki / "renewed.key", files / "key.pem")
+            server.process.send_signal(signal.SIGHUP)
+            wait_for(lambda: any("TLS certificate reloaded" in l for l in server.lines))
+            after = ssl.get_server_certificate((host, int(port)))
+            assert after != before
+            assert ssl.PEM_cert_to_DER_cert(after) == ssl.PEM_cert_to_DER_cert((pki / "renewed.pem").read_text())
+            # The stream opened before the reload goes on.
+            response = evaluator_pb2_grpc.EvaluatorStub(channel).Evaluate(
+                evaluator_pb2.EvaluateRequest(proposal=sample()), timeout=30
+            )
+            seen = watcher.take(len(response.verdicts))
+            assert [e.sequence for e in seen] == [v.sequence for v in response.verdicts]
+            watcher.cancel()
+        # A broken certificate file is refused; the renewed one stays in use.
+        (files / "cert.pem").write_text("not a certificate")
+        server.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: any("TLS certificate not reloaded" in l for l in server.lines))
+        assert ssl.get_server_certificate((host, int(port))) == after
+    finally:
+        assert server.stop() == 0
