@@ -4,6 +4,7 @@
 # replays its regression inputs (fuzz/regressions/<target>/, inputs that once crashed), then
 # fuzzes from its seed corpus (fuzz/corpus/<target>/). A crash fails the script and leaves the
 # input in fuzz/crashes/: add it to fuzz/regressions/<target>/ with the fix.
+# POLICYWATCH_FUZZ_SEED fixes libFuzzer's seed (0, the default, picks one at random).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-60}"
@@ -27,6 +28,7 @@ for target in "${TARGETS[@]}"; do
   work="$(mktemp -d)"
   log="$(mktemp)"
   if ! "$binary" -max_total_time="$SECONDS_EACH" -max_len=4096 -timeout=10 -rss_limit_mb=3072 \
+    -seed="${POLICYWATCH_FUZZ_SEED:-0}" \
     -artifact_prefix="fuzz/crashes/$target-" "$work" "fuzz/corpus/$target" >"$log" 2>&1; then
     echo "$target: CRASH (input in fuzz/crashes/)" >&2
     tail -40 "$log" >&2
