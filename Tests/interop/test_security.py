@@ -284,3 +284,27 @@ def test_sighup_rereads_the_certificate_without_dropping_streams(stubs, pki):
         assert ssl.get_server_certificate((host, int(port))) == after
     finally:
         assert server.stop() == 0
+
+
+def test_reflection_is_open_unless_closed(stubs, pki):
+    from grpcproto.reflection.v1 import reflection_pb2, reflection_pb2_grpc
+
+    def list_services(channel, metadata=None):
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        request = reflection_pb2.ServerReflectionRequest(list_services="")
+        responses = list(stub.ServerReflectionInfo(iter([request]), metadata=metadata, timeout=10))
+        return [s.name for s in responses[0].list_services_response.service]
+
+    for closed in (False, True):
+        server = Server("--auth-config", str(pki / "callers.yaml"), *(["--close-reflection"] if closed else []))
+        try:
+            with server.channel() as channel:
+                if closed:
+                    with pytest.raises(grpc.RpcError) as raised:
+                        list_services(channel)
+                    assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
+                    assert "policywatch.v1.Evaluator" in list_services(channel, bearer("reader"))
+                else:
+                    assert "policywatch.v1.Evaluator" in list_services(channel)
+        finally:
+            assert server.stop() == 0
