@@ -25,6 +25,7 @@ for target in "${TARGETS[@]}"; do
   if [ -d "$regressions" ] && [ -n "$(ls -A "$regressions")" ]; then
     "$binary" "$regressions"/* >/dev/null 2>&1 || { echo "$target: a regression input crashes again" >&2; status=1; }
   fi
+  mkdir -p "fuzz/corpus/$target"
   work="$(mktemp -d)"
   log="$(mktemp)"
   if ! "$binary" -max_total_time="$SECONDS_EACH" -max_len=4096 -timeout=10 -rss_limit_mb=3072 \

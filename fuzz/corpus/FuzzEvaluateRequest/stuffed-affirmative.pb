@@ -1,0 +1,4 @@
+
+®
+	STUFFED-2HDeclaration on Inclusive, Multilateral, Human-Centred and Transparent AI"ÖThe parties commit to multilateral international cooperation under the United Nations and the Global Digital Compact. They provide capacity building, training, workshops and technology transfer for developing countries and the Global South. Everything is open source under an open licence, with open data. A named official reviews every output, with human review, a human override and a shutdown procedure. Reports are published every year, with a datasheet. People can complain to an ombudsman. Data protection and informed consent apply. A risk management system, an impact assessment, accuracy testing, evaluation metrics, incident response and monitoring are in place. AI literacy training and the SDGs guide the work. Well-being and inclusion are the aim, with interoperable standards, human rights and non-discrimination, risk management and logs.
+"stuffed-affirmative
