@@ -123,6 +123,15 @@ def test_roles_over_tls(stubs, pki):
 
             response = evaluator.Evaluate(evaluate, metadata=bearer("evaluator"), timeout=30)
             assert {v.requested_by for v in response.verdicts} == {"ci-evaluator"}
+            # Streams carry the principal too, and are checked the same way.
+            streamed = list(evaluator.EvaluateStream(iter([evaluate]), metadata=bearer("evaluator"), timeout=30))
+            assert {v.requested_by for v in streamed[0].verdicts} == {"ci-evaluator"}
+            with pytest.raises(grpc.RpcError) as raised:
+                list(evaluator.EvaluateStream(iter([evaluate]), metadata=bearer("reader"), timeout=30))
+            assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+            watch = verdicts.WatchVerdicts(verdicts_pb2.WatchVerdictsRequest(after_sequence=0), metadata=bearer("reader"))
+            assert next(watch).verdict.requested_by == "ci-evaluator"
+            watch.cancel()
             assert code(frameworks.ReloadRules, reload, bearer("evaluator")) == grpc.StatusCode.PERMISSION_DENIED
             assert code(evaluator.Evaluate, evaluate, bearer("admin")) == grpc.StatusCode.OK
             assert frameworks.ReloadRules(reload, metadata=bearer("admin"), timeout=30).rulebook_revision
@@ -146,7 +155,7 @@ def test_roles_over_tls(stubs, pki):
             capture_output=True, text=True, timeout=60, env={"POLICYWATCH_TOKEN": TOKENS["reader"], "PATH": "/usr/bin:/bin"},
         )
         assert cli.returncode == 0, cli.stderr
-        assert len(cli.stdout.splitlines()) == 10
+        assert len(cli.stdout.splitlines()) == 15
         cli = subprocess.run(
             [str(policywatch_binary()), "rules", "reload", "--server", server.address, "--tls-ca", str(pki / "ca.pem"), "--token", TOKENS["reader"]],
             capture_output=True, text=True, timeout=60,
