@@ -194,9 +194,7 @@ public final class PolicyWatchServer: Service {
       address: address.isIPv6
         ? .ipv6(host: address.host, port: address.port)
         : .ipv4(host: address.host, port: address.port),
-      transportSecurity: certificates.map {
-        self.configuration.tls!.transportSecurity(reloader: $0)
-      }
+      transportSecurity: certificates.map { $0.files.transportSecurity(reloader: $0) }
         ?? .plaintext,
       config: .defaults { config in
         config.rpc.maxRequestPayloadSize = self.configuration.limits.maxRequestBytes
