@@ -1,6 +1,7 @@
 import Foundation
 import GRPCCore
 import GRPCProtobuf
+import PolicyWatchAPI
 import Synchronization
 
 /// Limits against abusive callers (flags of `policywatch serve`).
@@ -84,7 +85,7 @@ struct AbuseLimitsInterceptor: ServerInterceptor {
           details: [.retryInfo(ErrorDetails.RetryInfo(delay: wait))])
       }
     }
-    guard let deadline = self.defaultDeadline, context.descriptor.isUnary(method),
+    guard let deadline = self.defaultDeadline, !context.descriptor.isStreaming,
       request.metadata[stringValues: "grpc-timeout"].first(where: { _ in true }) == nil
     else {
       return try await next(request, context)
@@ -118,15 +119,17 @@ struct AbuseLimitsInterceptor: ServerInterceptor {
 }
 
 extension MethodDescriptor {
-  /// The unary methods of this server (streams are meant to last).
-  func isUnary(_ method: String) -> Bool {
-    !Self.streaming.contains(method)
-  }
+  /// Whether this server's method streams (streams are meant to last: no default deadline).
+  var isStreaming: Bool { Self.streaming.contains(self) }
 
-  static let streaming: Set<String> = [
-    "policywatch.v1.Evaluator/EvaluateStream", "policywatch.v1.Evaluator/Reevaluate",
-    "policywatch.v1.Verdicts/WatchVerdicts", "grpc.health.v1.Health/Watch",
-    "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-    "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+  static let streaming: Set<MethodDescriptor> = [
+    Policywatch_V1_Evaluator.Method.EvaluateStream.descriptor,
+    Policywatch_V1_Evaluator.Method.Reevaluate.descriptor,
+    Policywatch_V1_Verdicts.Method.WatchVerdicts.descriptor,
+    Grpc_Health_V1_Health.Method.Watch.descriptor,
+    Grpc_Reflection_V1_ServerReflection.Method.ServerReflectionInfo.descriptor,
+    MethodDescriptor(
+      fullyQualifiedService: "grpc.reflection.v1alpha.ServerReflection",
+      method: "ServerReflectionInfo"),
   ]
 }

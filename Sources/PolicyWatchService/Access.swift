@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import PolicyWatchAPI
 import Synchronization
 import X509
 import Yams
@@ -21,22 +22,34 @@ public enum Role: String, Sendable, Comparable, CaseIterable {
   }
 
   /// The least role a method needs; nil for methods open to everyone (health, reflection).
-  static func required(for method: String, reflectionOpen: Bool) -> Role? {
-    if method.hasPrefix("grpc.health.v1.") { return nil }
-    if method.hasPrefix("grpc.reflection.") { return reflectionOpen ? nil : .reader }
-    switch method {
-    case "policywatch.v1.Verdicts/GetVerdict", "policywatch.v1.Verdicts/ListVerdicts",
-      "policywatch.v1.Verdicts/WatchVerdicts", "policywatch.v1.Proposals/GetProposal",
-      "policywatch.v1.Proposals/ListProposals", "policywatch.v1.Frameworks/ListFrameworks",
-      "policywatch.v1.Frameworks/GetFramework", "policywatch.v1.Frameworks/GetRuleStatus":
-      return .reader
-    case "policywatch.v1.Evaluator/Evaluate", "policywatch.v1.Evaluator/EvaluateStream":
-      return .evaluator
-    default:
-      // ReloadRules, Reevaluate, ValidateRules, and anything added later until it is listed.
-      return .admin
+  static func required(for method: MethodDescriptor, reflectionOpen: Bool) -> Role? {
+    if method.service.fullyQualifiedService.hasPrefix("grpc.health.v1.") { return nil }
+    if method.service.fullyQualifiedService.hasPrefix("grpc.reflection.") {
+      return reflectionOpen ? nil : .reader
     }
+    // ReloadRules, Reevaluate, ValidateRules, and anything added later until it is listed.
+    return self.leastRoles[method] ?? .admin
   }
+
+  /// The methods open to readers and evaluators, from the generated descriptors.
+  static let leastRoles: [MethodDescriptor: Role] = {
+    var roles: [MethodDescriptor: Role] = [:]
+    for method in [
+      Policywatch_V1_Verdicts.Method.GetVerdict.descriptor,
+      Policywatch_V1_Verdicts.Method.ListVerdicts.descriptor,
+      Policywatch_V1_Verdicts.Method.WatchVerdicts.descriptor,
+      Policywatch_V1_Proposals.Method.GetProposal.descriptor,
+      Policywatch_V1_Proposals.Method.ListProposals.descriptor,
+      Policywatch_V1_Frameworks.Method.ListFrameworks.descriptor,
+      Policywatch_V1_Frameworks.Method.GetFramework.descriptor,
+      Policywatch_V1_Frameworks.Method.GetRuleStatus.descriptor,
+    ] {
+      roles[method] = .reader
+    }
+    roles[Policywatch_V1_Evaluator.Method.Evaluate.descriptor] = .evaluator
+    roles[Policywatch_V1_Evaluator.Method.EvaluateStream.descriptor] = .evaluator
+    return roles
+  }()
 }
 
 /// The caller of the RPC being handled, set by ``AccessInterceptor`` for the handler's task.
@@ -206,7 +219,8 @@ public struct AccessInterceptor: ServerInterceptor {
       StreamingServerResponse<Output>
   ) async throws -> StreamingServerResponse<Output> {
     let method = context.descriptor.fullyQualifiedMethod
-    guard let required = Role.required(for: method, reflectionOpen: self.reflectionOpen) else {
+    guard let required = Role.required(for: context.descriptor, reflectionOpen: self.reflectionOpen)
+    else {
       return try await next(request, context)
     }
     var principal: (name: String, role: Role)? = nil

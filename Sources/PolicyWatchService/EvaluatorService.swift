@@ -102,25 +102,10 @@ enum ProposalValidator {
 
   /// Throws `RESOURCE_EXHAUSTED` or `INVALID_ARGUMENT`, with `google.rpc.BadRequest` details.
   static func validate(_ request: Policywatch_V1_EvaluateRequest, limits: RequestLimits) throws {
-    guard request.hasProposal else {
-      throw GoogleRPCStatus(
-        code: .invalidArgument, message: "proposal: required",
-        details: [.badRequest(violations: [.init(field: "proposal", description: "required")])])
-    }
+    guard request.hasProposal else { throw APIErrors.required("proposal") }
     let (invalid, oversized) = self.violations(of: request.proposal, limits: limits)
-    if !oversized.isEmpty {
-      throw GoogleRPCStatus(
-        code: .resourceExhausted,
-        message: oversized.map { "\($0.field): \($0.violationDescription)" }.joined(
-          separator: "; "),
-        details: [.badRequest(violations: oversized)])
-    }
-    if !invalid.isEmpty {
-      throw GoogleRPCStatus(
-        code: .invalidArgument,
-        message: invalid.map { "\($0.field): \($0.violationDescription)" }.joined(separator: "; "),
-        details: [.badRequest(violations: invalid)])
-    }
+    if !oversized.isEmpty { throw APIErrors.badRequest(oversized, code: .resourceExhausted) }
+    if !invalid.isEmpty { throw APIErrors.badRequest(invalid) }
   }
 }
 
@@ -139,19 +124,13 @@ struct EvaluatorService: Policywatch_V1_Evaluator.SimpleServiceProtocol {
   ) async throws -> Policywatch_V1_EvaluateResponse {
     try ProposalValidator.validate(request, limits: self.limits)
     let book = self.registry.current
+    try APIErrors.checkFrameworks(request.frameworkIds, field: "framework_ids", in: book)
     var verdicts: [Policywatch_V1_Verdict]
     do {
       verdicts = try PolicyEngine.evaluate(
         request.proposal, book: book, frameworkIDs: request.frameworkIds)
     } catch {
-      throw GoogleRPCStatus(
-        code: .notFound, message: error.description,
-        details: [
-          .resourceInfo(
-            ErrorDetails.ResourceInfo(
-              type: "policywatch.v1.Framework", name: error.id, errorDescription: error.description)
-          )
-        ])
+      throw APIErrors.unknownFramework(error.id, in: book)
     }
     let principal = CallPrincipal.name
     for index in verdicts.indices { verdicts[index].requestedBy = principal }
@@ -239,18 +218,8 @@ struct EvaluatorService: Policywatch_V1_Evaluator.SimpleServiceProtocol {
     response: RPCWriter<Policywatch_V1_ReevaluateProgress>,
     context: ServerContext
   ) async throws {
-    let book = self.registry.current
-    for (index, id) in request.frameworkIds.enumerated() where book.framework(id) == nil {
-      throw GoogleRPCStatus(
-        code: .notFound,
-        message:
-          "framework_ids[\(index)]: unknown framework '\(id)'; known frameworks: \(book.frameworks.map(\.id).joined(separator: ", "))",
-        details: [
-          .resourceInfo(
-            ErrorDetails.ResourceInfo(
-              type: "policywatch.v1.Framework", name: id, errorDescription: "unknown framework"))
-        ])
-    }
+    try APIErrors.checkFrameworks(
+      request.frameworkIds, field: "framework_ids", in: self.registry.current)
     let job = try await self.reevaluator.start(
       frameworkIDs: request.frameworkIds, onlyStale: request.onlyStale)
     var sent: Reevaluator.Progress? = nil

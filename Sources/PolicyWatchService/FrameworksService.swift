@@ -27,11 +27,7 @@ struct FrameworksService: Policywatch_V1_Frameworks.SimpleServiceProtocol {
   ) async throws -> Policywatch_V1_Framework {
     let book = self.registry.current
     guard let framework = book.framework(request.id) else {
-      throw RPCError(
-        code: .notFound,
-        message:
-          "unknown framework '\(request.id)'; known frameworks: \(book.frameworks.map(\.id).joined(separator: ", "))"
-      )
+      throw APIErrors.unknownFramework(request.id, field: "id", in: book)
     }
     return APIConversion.framework(framework, withRules: true)
   }

@@ -13,11 +13,7 @@ enum Paging {
 
   static func size(_ requested: Int32) throws -> Int {
     if requested < 0 {
-      throw GoogleRPCStatus(
-        code: .invalidArgument, message: "page_size: must not be negative",
-        details: [
-          .badRequest(violations: [.init(field: "page_size", description: "must not be negative")])
-        ])
+      throw APIErrors.badRequest([.init(field: "page_size", description: "must not be negative")])
     }
     return requested == 0 ? defaultSize : min(Int(requested), maxSize)
   }
@@ -32,13 +28,9 @@ enum Paging {
     guard let data = Data(base64Encoded: token), let text = String(data: data, encoding: .utf8),
       text.hasPrefix(kind + ":")
     else {
-      throw GoogleRPCStatus(
-        code: .invalidArgument, message: "page_token: not a token this method gave",
-        details: [
-          .badRequest(violations: [
-            .init(field: "page_token", description: "not a token this method gave")
-          ])
-        ])
+      throw APIErrors.badRequest([
+        .init(field: "page_token", description: "not a token this method gave")
+      ])
     }
     return String(text.dropFirst(kind.count + 1))
   }
@@ -56,9 +48,7 @@ struct VerdictsService: Policywatch_V1_Verdicts.SimpleServiceProtocol {
     -> Policywatch_V1_Verdict
   {
     guard !request.id.isEmpty else {
-      throw GoogleRPCStatus(
-        code: .invalidArgument, message: "id: required",
-        details: [.badRequest(violations: [.init(field: "id", description: "required")])])
+      throw APIErrors.required("id")
     }
     guard let verdict = try await self.store.verdict(id: request.id) else {
       throw RPCError(code: .notFound, message: "no verdict with id '\(request.id)'")
@@ -74,7 +64,9 @@ struct VerdictsService: Policywatch_V1_Verdicts.SimpleServiceProtocol {
     var before: Int64? = nil
     if let value = try Paging.value(of: request.pageToken, kind: "verdicts") {
       guard let sequence = Int64(value) else {
-        throw RPCError(code: .invalidArgument, message: "page_token: malformed")
+        throw APIErrors.badRequest([
+          .init(field: "page_token", description: "not a token this method gave")
+        ])
       }
       before = sequence
     }
@@ -195,21 +187,9 @@ struct VerdictsService: Policywatch_V1_Verdicts.SimpleServiceProtocol {
     for (index, id) in request.proposalIds.enumerated() where id.isEmpty {
       violations.append(.init(field: "proposal_ids[\(index)]", description: "must not be empty"))
     }
-    if !violations.isEmpty {
-      throw GoogleRPCStatus(
-        code: .invalidArgument,
-        message: violations.map { "\($0.field): \($0.violationDescription)" }.joined(
-          separator: "; "),
-        details: [.badRequest(violations: violations)])
-    }
-    let book = self.registry.current
-    if let unknown = request.frameworkIds.first(where: { book.framework($0) == nil }) {
-      throw RPCError(
-        code: .notFound,
-        message:
-          "unknown framework '\(unknown)'; known frameworks: \(book.frameworks.map(\.id).joined(separator: ", "))"
-      )
-    }
+    if !violations.isEmpty { throw APIErrors.badRequest(violations) }
+    try APIErrors.checkFrameworks(
+      request.frameworkIds, field: "framework_ids", in: self.registry.current)
     var filter = EventFilter()
     filter.frameworkIDs = Set(request.frameworkIds)
     filter.proposalIDs = Set(request.proposalIds)
@@ -240,9 +220,7 @@ struct ProposalsService: Policywatch_V1_Proposals.SimpleServiceProtocol {
     context: ServerContext
   ) async throws -> Policywatch_V1_StoredProposal {
     guard !request.id.isEmpty else {
-      throw GoogleRPCStatus(
-        code: .invalidArgument, message: "id: required",
-        details: [.badRequest(violations: [.init(field: "id", description: "required")])])
+      throw APIErrors.required("id")
     }
     guard let stored = try await self.store.proposal(id: request.id, revision: request.revision)
     else {

@@ -312,9 +312,11 @@ public actor Reevaluator {
       frameworkIDs.isEmpty
       ? [] : try PolicyEngine.evaluate(proposal, book: job.book, frameworkIDs: frameworkIDs)
     for index in verdicts.indices { verdicts[index].requestedBy = Self.principal }
+    // The engine has hashed the proposal for its verdicts already.
     return EvaluationRecord(
-      proposal: proposal, proposalHash: PolicyEngine.proposalHash(proposal), verdicts: verdicts,
-      reevaluation: true)
+      proposal: proposal,
+      proposalHash: verdicts.first?.proposalHash ?? PolicyEngine.proposalHash(proposal),
+      verdicts: verdicts, reevaluation: true)
   }
 
   static func hashes(of book: RuleBook) -> String {

@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import PolicyRules
 import PolicyWatchAPI
+import Synchronization
 
 /// Outcome names as the CLI spells them.
 enum OutcomeName {
@@ -83,8 +84,10 @@ struct Watch: AsyncParsableCommand {
     let (format, heartbeats, limit) = (self.format, self.heartbeats, self.count)
     let ended: RPCError? = try await self.serverOptions.withClient { client in
       let service = Policywatch_V1_Verdicts.Client(wrapping: client)
+      let accepted = Mutex(false)
       do {
         try await service.watchVerdicts(request) { response in
+          if case .success = response.accepted { accepted.withLock { $0 = true } }
           var seen = 0
           for try await event in response.messages {
             if event.kind == .heartbeat {
@@ -97,8 +100,9 @@ struct Watch: AsyncParsableCommand {
           }
         }
         return nil
-      } catch let error as RPCError where error.message.contains("after_sequence=") {
-        // Ended by the server (too slow a reader, or a shutdown), with where to resume.
+      } catch let error as RPCError where accepted.withLock({ $0 }) {
+        // The server accepted the stream, then ended it (too slow a reader, or a shutdown);
+        // its message says where to resume. Errors before that are reported as for any call.
         return error
       }
     }

@@ -472,5 +472,16 @@ def test_the_cli_watches_and_reloads(stubs):
         (rules / "watch-test.yaml").write_text(STRICT)
         server.process.send_signal(signal.SIGHUP)
         wait_for(lambda: any("trigger=SIGHUP" in l for l in server.lines))
+
+        # A stream the server ends (here: it shuts down) says so, with where to resume.
+        watching = subprocess.Popen(
+            cli + ["watch", "--server", server.address, "--after", "0"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        assert "created" in watching.stdout.readline()  # connected and replaying
+        assert server.stop() == 0
+        _, stderr = watching.communicate(timeout=30)
+        assert watching.returncode == 1, stderr
+        assert "ended the stream" in stderr and "after_sequence=" in stderr
     finally:
         assert server.stop() == 0
